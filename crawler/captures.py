@@ -1,0 +1,60 @@
+"""Reading captures back from a store (I/O through the Store interface only)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from crawler.keys import META_NAME, RAW_NAME, TEXT_NAME, is_capture_id, url_prefix
+from crawler.storage import Store, StoreError
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureRef:
+    capture_id: str
+    prefix: str
+    """The capture's folder key, ending in "/"."""
+
+    @property
+    def meta_key(self) -> str:
+        return self.prefix + META_NAME
+
+
+def list_captures(store: Store, url: str) -> list[CaptureRef]:
+    """The complete captures of `url` (those with meta.json), newest first."""
+    base = url_prefix(url)
+    complete: set[str] = set()
+    for key in store.list(base):
+        capture_id, _, name = key[len(base):].partition("/")
+        if name == META_NAME and is_capture_id(capture_id):
+            complete.add(capture_id)
+    return [CaptureRef(cid, f"{base}{cid}/") for cid in sorted(complete, reverse=True)]
+
+
+def read_record(store: Store, ref: CaptureRef) -> dict[str, Any]:
+    data = store.get(ref.meta_key)
+    try:
+        record = json.loads(data)
+    except ValueError as exc:
+        raise StoreError(f"{store.location(ref.meta_key)}: not a valid metadata record ({exc})") from exc
+    if not isinstance(record, dict):
+        raise StoreError(f"{store.location(ref.meta_key)}: not a valid metadata record")
+    return record
+
+
+def read_text(store: Store, ref: CaptureRef, record: dict[str, Any]) -> str | None:
+    """The capture's clean text, or None if extraction found none."""
+    if not record.get("text"):
+        return None
+    return store.get(ref.prefix + TEXT_NAME).decode("utf-8")
+
+
+def read_raw(store: Store, ref: CaptureRef) -> bytes:
+    """The response body exactly as received (decompressed from raw.gz)."""
+    key = ref.prefix + RAW_NAME
+    try:
+        return gzip.decompress(store.get(key))
+    except (OSError, EOFError) as exc:
+        raise StoreError(f"{store.location(key)}: corrupt gzip data ({exc})") from exc

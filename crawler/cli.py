@@ -1,0 +1,208 @@
+"""The `newsarchive` command (also `python -m crawler`): a thin layer over the library.
+
+    newsarchive archive URL [URL ...] [--store URI] [--json]
+    newsarchive show URL [--store URI] [--raw | --json | --list] [--capture ID]
+    newsarchive extract PAGE.html [--url URL] [--json]
+
+Each subcommand parses its arguments, builds settings and calls one function. Our own
+errors become one line, "Error: ...", with exit code 1; usage errors exit with 2.
+Settings are layered: settings/ < NEWSARCHIVE_* environment < command-line flags.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from crawler import __version__
+from crawler.storage import StoreError
+
+STORE_HELP = "local folder, file:///path or s3://bucket/prefix (default: ./archive, or $NEWSARCHIVE_STORE)"
+
+
+class CLIError(Exception):
+    """An error to show as one line, exit code 1."""
+
+
+def _setting_pair(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name.strip(), value
+
+
+def _store_options() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("storage")
+    group.add_argument("--store", metavar="URI", help=STORE_HELP)
+    group.add_argument("--endpoint-url", metavar="URL",
+                       help="S3-compatible endpoint (MinIO, Ceph, R2...); default: $AWS_ENDPOINT_URL or AWS")
+    group.add_argument("--region", help="S3 region (default: boto3's, e.g. $AWS_DEFAULT_REGION)")
+    group.add_argument("--s3-addressing-style", choices=("auto", "path", "virtual"),
+                       help="'path' for most self-hosted servers (default: auto)")
+    return parent
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsarchive", description="Archive news pages: raw HTML, clean text and metadata."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    store = _store_options()
+
+    archive = commands.add_parser("archive", parents=[store], help="fetch URLs and archive them",
+                                  description="Fetch each URL with the project's spider and store one capture per URL.")
+    archive.add_argument("urls", nargs="*", metavar="URL")
+    archive.add_argument("-i", "--input", metavar="FILE", help="read URLs from FILE, one per line ('-': stdin)")
+    archive.add_argument("--json", action="store_true", help="print one JSON object per URL")
+    archive.add_argument("-s", "--set", dest="settings", action="append", default=[], type=_setting_pair,
+                         metavar="NAME=VALUE", help="override a Scrapy/newsarchive setting (repeatable)")
+    archive.add_argument("-v", "--verbose", action="count", default=0, help="show the crawl log: -v warnings, -vv info, -vvv debug")
+
+    show = commands.add_parser("show", parents=[store], help="read a URL's captures back",
+                               description="List a URL's captures (newest first) and print the newest text.")
+    show.add_argument("url", metavar="URL")
+    show.add_argument("--capture", metavar="ID", help="a capture id from --list (default: the newest)")
+    mode = show.add_mutually_exclusive_group()
+    mode.add_argument("--raw", action="store_true", help="write the raw response body, exactly as received")
+    mode.add_argument("--json", action="store_true", help="print the metadata record")
+    mode.add_argument("--list", action="store_true", help="only list the captures")
+
+    extract = commands.add_parser("extract", help="extract text from a saved page (no fetch, no store)")
+    extract.add_argument("file", metavar="PAGE", help="an HTML file ('-' reads stdin)")
+    extract.add_argument("--url", help="the page's URL (helps resolve links and metadata)")
+    extract.add_argument("--content-type", help="the Content-Type header it was served with, if known")
+    extract.add_argument("--json", action="store_true", help="print text and every metadata field as JSON")
+    return parser
+
+
+def build_settings(args: argparse.Namespace) -> Any:
+    """Project settings (with env overrides) plus this command line's flags."""
+    from scrapy.settings import Settings
+
+    settings = Settings()
+    settings.setmodule("settings", priority="project")
+    overrides: dict[str, Any] = dict(getattr(args, "settings", []) or [])
+    for flag, name in (("store", "ARCHIVE_URI"), ("endpoint_url", "AWS_ENDPOINT_URL"),
+                       ("region", "AWS_REGION_NAME"), ("s3_addressing_style", "ARCHIVE_S3_ADDRESSING_STYLE")):
+        if getattr(args, flag, None):
+            overrides[name] = getattr(args, flag)
+    verbose = getattr(args, "verbose", None)
+    if verbose is not None and "LOG_LEVEL" not in overrides:
+        # Quiet by default: each URL gets its own result line; -v shows the crawl log.
+        overrides["LOG_LEVEL"] = ("CRITICAL", "WARNING", "INFO", "DEBUG")[min(verbose, 3)]
+    settings.setdict(overrides, priority="cmdline")
+    return settings
+
+
+def _open_store(settings: Any) -> Any:
+    from crawler.storage import store_from_settings
+
+    try:
+        return store_from_settings(settings)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+
+
+def _read_urls(args: argparse.Namespace) -> list[str]:
+    urls = list(args.urls)
+    if args.input:
+        try:
+            text = sys.stdin.read() if args.input == "-" else Path(args.input).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise CLIError(f"cannot read {args.input}: {exc.strerror or exc}") from None
+        urls += [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    return urls
+
+
+def cmd_archive(args: argparse.Namespace) -> int:
+    from crawler.run import run_archive
+
+    urls = _read_urls(args)
+    if not urls:
+        raise CLIError("no URLs given (pass URLs as arguments or with --input FILE)")
+    settings = build_settings(args)
+    return run_archive(urls, settings, _open_store(settings), as_json=args.json)
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from crawler.captures import list_captures, read_raw, read_record, read_text
+
+    settings = build_settings(args)
+    store = _open_store(settings)
+    where = settings.get("ARCHIVE_URI")
+    refs = list_captures(store, args.url)
+    if not refs:
+        raise CLIError(f"no captures of {args.url} in {where}")
+    chosen = [r for r in refs if r.capture_id == args.capture] if args.capture else refs[:1]
+    if not chosen:
+        raise CLIError(f"no capture {args.capture} of {args.url} (see --list)")
+    ref = chosen[0]
+    if args.list or not (args.raw or args.json):
+        listing = sys.stdout if args.list else sys.stderr
+        listing.write(f"{len(refs)} capture(s) of {args.url}, newest first:\n")
+        for other in refs:
+            record = read_record(store, other)
+            chars = (record.get("text") or {}).get("chars", 0)
+            flag = f"  [{record['problem']}]" if record.get("problem") else ""
+            listing.write(f"  {other.capture_id}  {record.get('status')}  {chars:>6} chars  "
+                          f"{record.get('title') or '(no title)'}{flag}\n")
+        if args.list:
+            return 0
+    record = read_record(store, ref)
+    if args.json:
+        sys.stdout.write(json.dumps(record, ensure_ascii=False, indent=2) + "\n")
+    elif args.raw:
+        sys.stdout.buffer.write(read_raw(store, ref))
+        sys.stdout.buffer.flush()
+    else:
+        text = read_text(store, ref, record)
+        if text is None:
+            raise CLIError(f"capture {ref.capture_id} of {args.url} has no text "
+                           f"({record.get('problem')}); use --raw for the page itself")
+        sys.stdout.write(text + "\n")
+    return 0
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    from crawler.extraction import ExtractOptions, extract_page
+    from crawler.items import FetchedPage
+
+    try:
+        body = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+    except OSError as exc:
+        raise CLIError(f"cannot read {args.file}: {exc.strerror or exc}") from None
+    options = ExtractOptions.from_settings(build_settings(args))
+    headers = (("Content-Type", args.content_type),) if args.content_type else ()
+    page = FetchedPage(requested_url=args.url or "", url=args.url or "", status=200,
+                       headers=headers, body=body, fetched_at=datetime.now(UTC))
+    result = extract_page(page, options)
+    if args.json:
+        fields = {name: getattr(result.extraction, name) for name in result.extraction.__slots__} \
+            if result.extraction else {"text": ""}
+        fields = {k: list(v) if isinstance(v, tuple) else v for k, v in fields.items()}
+        sys.stdout.write(json.dumps({**fields, "problem": result.problem, "encoding": result.encoding},
+                                    ensure_ascii=False, indent=2) + "\n")
+    elif result.extraction is not None and result.extraction.text:
+        sys.stdout.write(result.extraction.text + "\n")
+    if result.problem:
+        raise CLIError(f"{args.file}: {result.problem}")
+    return 0
+
+
+COMMANDS = {"archive": cmd_archive, "show": cmd_show, "extract": cmd_extract}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (CLIError, StoreError) as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,101 @@
+"""What flows through the pipeline, as frozen dataclasses (no Scrapy import).
+
+FetchedPage  -> what the spider received, nothing more.
+ExtractedPage -> the page plus what the extractor found (or why it found nothing).
+Capture      -> what was written to the store: the pipeline's final item.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class FetchedPage:
+    requested_url: str
+    """The URL we were asked to archive, before redirects."""
+    url: str
+    """The final URL after redirects (the one whose body this is)."""
+    status: int
+    """HTTP status of the final response."""
+    headers: tuple[tuple[str, str], ...]
+    """Response headers as received, in order, one pair per value (latin-1 decoded)."""
+    body: bytes
+    """The response body, byte for byte (after transfer/content decoding such as gzip)."""
+    fetched_at: datetime
+    """When the response arrived, timezone-aware UTC."""
+    redirect_urls: tuple[str, ...] = ()
+    """URLs passed through before `url`, in order (empty without redirects)."""
+
+    def __repr__(self) -> str:  # Scrapy logs items: never dump the body
+        return f"FetchedPage(url={self.url!r}, status={self.status}, {len(self.body)} bytes)"
+
+    def header(self, name: str) -> str | None:
+        """The first value of header `name` (case-insensitive), or None."""
+        wanted = name.lower()
+        return next((v for k, v in self.headers if k.lower() == wanted), None)
+
+    @property
+    def content_type(self) -> str | None:
+        return self.header("Content-Type")
+
+
+@dataclass(frozen=True, slots=True)
+class Extraction:
+    """What the extractor found in one HTML page. Strings are trimmed; missing is None."""
+
+    text: str
+    """Article body: UTF-8, trimmed, paragraphs separated by a single "\\n". Empty if none was found."""
+    title: str | None = None
+    authors: tuple[str, ...] = ()
+    """Each author once, without "By" or bio text."""
+    published: str | None = None
+    """Publication date, ISO 8601 (date, or date and time when the page gives one)."""
+    language: str | None = None
+    """BCP 47 language tag as declared by the page (e.g. "en", "en-GB")."""
+    site_name: str | None = None
+    description: str | None = None
+    canonical_url: str | None = None
+    """The page's <link rel="canonical"> (absolute), if it declares one."""
+    image: str | None = None
+    categories: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    extractor: str = "trafilatura"
+    extractor_version: str = ""
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class ExtractedPage:
+    page: FetchedPage
+    extraction: Extraction | None
+    """None when extraction was not possible (not HTML, empty body, extractor error)."""
+    problem: str | None = None
+    """Why there is no article text, in a few words; None when text was found."""
+    encoding: str | None = None
+    """The character encoding the body was decoded with; None if it was not decoded."""
+
+    def __repr__(self) -> str:
+        chars = len(self.extraction.text) if self.extraction else 0
+        return f"ExtractedPage(url={self.page.url!r}, text={chars} chars, problem={self.problem!r})"
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Capture:
+    """One archived capture: the item the archive pipeline hands on."""
+
+    requested_url: str
+    url: str
+    capture_id: str
+    location: str
+    """Where the capture's objects live, e.g. "archive/example.com/<hash>/<capture_id>/"."""
+    status: int
+    title: str | None
+    text_chars: int
+    problem: str | None = None
+    """Set when only the raw page could be archived (no text): the capture is flagged."""
+    record: dict[str, object] = field(default_factory=dict, compare=False)
+    """The metadata record written as meta.json."""
+
+    def __repr__(self) -> str:
+        return f"Capture(url={self.requested_url!r}, location={self.location!r}, problem={self.problem!r})"

@@ -1,0 +1,122 @@
+"""The objects of one capture, rendered from an ExtractedPage (pure).
+
+render_objects() returns them in write order: raw body, text, then meta.json last,
+whose presence marks the capture complete. Readers ignore captures without it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC
+
+from crawler import __version__
+from crawler.decoding import media_type
+from crawler.items import ExtractedPage, FetchedPage
+from crawler.keys import RAW_NAME, TEXT_NAME, CaptureKeys
+
+SCHEMA_VERSION = 1
+RAW_CONTENT_TYPE = "application/gzip"
+TEXT_CONTENT_TYPE = "text/plain; charset=utf-8"
+META_CONTENT_TYPE = "application/json"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    key: str
+    data: bytes
+    content_type: str
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def iso_utc(page: FetchedPage) -> str:
+    return page.fetched_at.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def headers_record(headers: tuple[tuple[str, str], ...]) -> dict[str, list[str]]:
+    """Headers by lowercased name, each with its values in the order received."""
+    record: dict[str, list[str]] = {}
+    for name, value in headers:
+        record.setdefault(name.lower(), []).append(value)
+    return record
+
+
+def build_record(item: ExtractedPage, keys: CaptureKeys, text: bytes | None) -> dict[str, object]:
+    """The metadata record (meta.json) of a capture."""
+    page, extraction = item.page, item.extraction
+    capture_id = keys.prefix.rstrip("/").rsplit("/", 1)[-1]
+    article = {
+        "title": None, "authors": [], "published": None, "language": None,
+        "site_name": None, "description": None, "canonical_url": None,
+        "image": None, "categories": [], "tags": [],
+    }
+    if extraction is not None:
+        article.update(
+            title=extraction.title, authors=list(extraction.authors),
+            published=extraction.published, language=extraction.language,
+            site_name=extraction.site_name, description=extraction.description,
+            canonical_url=extraction.canonical_url, image=extraction.image,
+            categories=list(extraction.categories), tags=list(extraction.tags),
+        )
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "capture_id": capture_id,
+        "requested_url": page.requested_url,
+        "url": page.url,
+        "redirect_urls": list(page.redirect_urls),
+        "status": page.status,
+        "fetched_at": iso_utc(page),
+        "content_type": media_type(page.content_type) or None,
+        "encoding": item.encoding,
+        "headers": headers_record(page.headers),
+        "raw": {
+            "name": RAW_NAME, "compression": "gzip",
+            "size": len(page.body), "sha256": sha256(page.body),
+        },
+        "text": None if text is None else {
+            "name": TEXT_NAME, "size": len(text), "sha256": sha256(text),
+            "chars": len(text.decode("utf-8")),
+        },
+        "problem": item.problem,
+        **article,
+        "extractor": {
+            "name": "newsarchive",
+            "version": __version__,
+            "engine": extraction.extractor if extraction else None,
+            "engine_version": extraction.extractor_version if extraction else None,
+        },
+    }
+
+
+def render_objects(
+    item: ExtractedPage, keys: CaptureKeys
+) -> tuple[list[StoredObject], dict[str, object]]:
+    """The capture's objects in write order (raw, text if any, meta.json last) and its record."""
+    page = item.page
+    text = item.extraction.text.encode("utf-8") if item.extraction and item.extraction.text else None
+    objects = [
+        StoredObject(
+            keys.raw,
+            gzip.compress(page.body, compresslevel=6, mtime=0),
+            RAW_CONTENT_TYPE,
+            {"original-content-type": _ascii(page.content_type or "")},
+        )
+    ]
+    if text is not None:
+        objects.append(StoredObject(keys.text, text, TEXT_CONTENT_TYPE))
+    record = build_record(item, keys, text)
+    meta = json.dumps(record, ensure_ascii=False, indent=2, sort_keys=False).encode("utf-8")
+    objects.append(StoredObject(keys.meta, meta + b"\n", META_CONTENT_TYPE))
+    return objects, record
+
+
+def _ascii(value: str) -> str:
+    """S3 user metadata must be ASCII; keep what is and escape the rest."""
+    return value.encode("ascii", "backslashreplace").decode("ascii")

@@ -1,0 +1,81 @@
+"""Run one crawl in this process and report per-URL results (the CLI's I/O edge).
+
+One process runs one crawl: Twisted's reactor cannot be restarted.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any, TextIO
+
+from scrapy import signals as scrapy_signals
+from scrapy.crawler import CrawlerProcess
+
+from crawler import signals
+from crawler.items import Capture, ExtractedPage, FetchedPage
+from crawler.reporting import Reporter, Result, result_from_capture
+from crawler.spiders.news import NewsSpider
+from crawler.storage import Store
+
+logger = logging.getLogger(__name__)
+
+
+def _url_of(item: Any) -> str | None:
+    if isinstance(item, ExtractedPage):
+        item = item.page
+    if isinstance(item, (FetchedPage, Capture)):
+        return item.requested_url
+    return None
+
+
+def connect_reporter(crawler: Any, reporter: Reporter) -> None:
+    """Route the crawl's signals to one Result per requested URL."""
+
+    def scraped(item: Any, **_: Any) -> None:
+        if isinstance(item, Capture):
+            reporter.add(result_from_capture(item))
+
+    def dropped(item: Any, exception: BaseException, **_: Any) -> None:
+        url = _url_of(item)
+        if url:
+            message = str(exception)
+            reason = message.split(": ", 1)[1] if message.startswith(url + ": ") else message
+            reporter.add(Result(url=url, outcome="failed", error=reason))
+
+    def errored(item: Any, failure: Any, **_: Any) -> None:
+        url = _url_of(item)
+        if url:
+            exc = failure.value
+            reporter.add(Result(url=url, outcome="failed", error=f"internal error: {type(exc).__name__}: {exc}"))
+
+    def fetch_failed(url: str, reason: str, **_: Any) -> None:
+        reporter.add(Result(url=url, outcome="failed", error=reason))
+
+    # weak=False: these closures live only as long as this crawl
+    crawler.signals.connect(scraped, scrapy_signals.item_scraped, weak=False)
+    crawler.signals.connect(dropped, scrapy_signals.item_dropped, weak=False)
+    crawler.signals.connect(errored, scrapy_signals.item_error, weak=False)
+    crawler.signals.connect(fetch_failed, signals.fetch_failed, weak=False)
+
+
+def run_archive(
+    urls: list[str], settings: Any, store: Store, *, as_json: bool = False,
+    out: TextIO | None = None, err: TextIO | None = None,
+) -> int:
+    """Fetch and archive `urls` with NewsSpider; print a line per URL; return the exit code."""
+    out, err = out or sys.stdout, err or sys.stderr
+    urls = list(dict.fromkeys(urls))
+    store.check()  # a clear one-line error before anything is fetched
+    where = store.location("")
+    err.write(f"Archiving {len(urls)} URL(s) into {where}\n")
+    err.flush()
+    reporter = Reporter(urls, out, as_json=as_json)
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler(NewsSpider)
+    connect_reporter(crawler, reporter)
+    process.crawl(crawler, urls=urls)
+    process.start()
+    reporter.finish()
+    err.write(f"Done: {reporter.summary()}\n")
+    return reporter.exit_code

@@ -1,0 +1,1 @@
+"""Spiders: they fetch and yield FetchedPage items; they never parse article text."""

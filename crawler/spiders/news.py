@@ -1,0 +1,121 @@
+"""NewsSpider: fetch the given URLs and hand each response on as a FetchedPage.
+
+    scrapy crawl news -a url=https://example.com/news/some-article
+    newsarchive archive URL [URL ...]           (the same spider, with urls=[...])
+
+Robots.txt, retries, timeouts, size limits and the user agent all come from the
+project settings; a URL that cannot be fetched is reported through the
+`fetch_failed` signal (and counted in `archive/failed`) with a one-line reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, datetime
+from http import HTTPStatus
+from typing import Any
+
+import scrapy
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+)
+from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
+
+from crawler import signals
+from crawler.items import FetchedPage
+from crawler.urls import BadURLError, check_url
+
+logger = logging.getLogger(__name__)
+
+_MAXSIZE = re.compile(r"larger than download max size \((\d+)\)")
+
+
+def page_from_response(response: Response, requested_url: str) -> FetchedPage:
+    """Everything we keep of a response, nothing parsed."""
+    headers = tuple(
+        (name.decode("latin-1"), value.decode("latin-1"))
+        for name, values in response.headers.items()
+        for value in values
+    )
+    redirects = response.request.meta.get("redirect_urls", []) if response.request else []
+    return FetchedPage(
+        requested_url=requested_url,
+        url=response.url,
+        status=response.status,
+        headers=headers,
+        body=response.body,
+        fetched_at=datetime.now(UTC),
+        redirect_urls=tuple(redirects),
+    )
+
+
+def describe_failure(exc: BaseException) -> str:
+    """A few words on why a request failed, for a person reading one line."""
+    if isinstance(exc, HttpError):
+        status = exc.response.status
+        try:
+            phrase = HTTPStatus(status).phrase
+        except ValueError:
+            phrase = ""
+        return f"HTTP {status} {phrase}".rstrip()
+    if isinstance(exc, CannotResolveHostError):
+        return "DNS lookup failed (no such host)"
+    if isinstance(exc, DownloadConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, DownloadTimeoutError):
+        return f"timed out ({' '.join(str(exc).split())})" if str(exc) else "timed out"
+    if isinstance(exc, DownloadCancelledError):
+        match = _MAXSIZE.search(str(exc))
+        if match:
+            return f"response larger than the {int(match.group(1))}-byte limit (DOWNLOAD_MAXSIZE)"
+    if isinstance(exc, IgnoreRequest) and str(exc):
+        return str(exc)[0].lower() + str(exc)[1:]
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class NewsSpider(scrapy.Spider):
+    name = "news"
+
+    def __init__(self, url: str | None = None, urls: Iterable[str] | str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if isinstance(urls, str):
+            urls = urls.split()
+        self.urls: list[str] = list(dict.fromkeys([*(urls or []), *([url] if url else [])]))
+
+    async def start(self) -> AsyncIterator[Any]:
+        for url in self.urls:
+            try:
+                checked = check_url(url)
+            except BadURLError as exc:
+                self.report_failure(url, str(exc))
+                continue
+            yield scrapy.Request(
+                checked,
+                callback=self.parse_page,
+                errback=self.on_error,
+                dont_filter=True,  # an explicitly requested URL is always fetched
+                cb_kwargs={"requested_url": url},
+            )
+
+    def parse_page(self, response: Response, requested_url: str) -> Iterable[FetchedPage]:
+        yield page_from_response(response, requested_url)
+
+    def on_error(self, failure: Failure) -> None:
+        request = getattr(failure, "request", None)
+        url = request.cb_kwargs.get("requested_url", request.url) if request else "?"
+        self.report_failure(url, describe_failure(failure.value))
+
+    def report_failure(self, url: str, reason: str) -> None:
+        logger.error("Failed %s: %s", url, reason)
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value("archive/failed")
+        self.crawler.signals.send_catch_log(signals.fetch_failed, url=url, reason=reason)

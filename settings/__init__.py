@@ -1,0 +1,60 @@
+"""Project settings, shared by `newsarchive`, `scrapy crawl` and scrapyd.
+
+Flat and grouped by prefix. `NEWSARCHIVE_*` environment variables override a few of
+them (see settings/env.py); command-line flags override both.
+"""
+
+import os as _os
+
+from settings.env import overrides_from_env as _overrides_from_env
+
+# --- Archive: where captures go -------------------------------------------------------
+# Local path, file:// URI or s3://bucket/prefix. Default: ./archive, no cloud account needed.
+ARCHIVE_URI = "archive"
+# "auto", "path" (MinIO, Ceph and most self-hosted servers) or "virtual".
+ARCHIVE_S3_ADDRESSING_STYLE = "auto"
+# Scrapy's own names; None lets boto3 use its standard chain (env, config file, role).
+AWS_ENDPOINT_URL = None
+AWS_REGION_NAME = None
+
+# --- Extraction -------------------------------------------------------------------------
+# Include comment sections in the text (they are boilerplate for an archive).
+EXTRACT_INCLUDE_COMMENTS = False
+# Keep tables that belong to the article body.
+EXTRACT_INCLUDE_TABLES = True
+# trafilatura's precision mode: drop more, risk losing body paragraphs.
+EXTRACT_FAVOR_PRECISION = False
+# Fewer words than this is navigation or a caption, not an article: archived raw, flagged.
+EXTRACT_MIN_WORDS = 25
+
+# --- Crawling: polite by default --------------------------------------------------------
+BOT_NAME = "newsarchive"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+# Identify the bot; operators should add a contact: NEWSARCHIVE_USER_AGENT or -s USER_AGENT=...
+USER_AGENT = "newsarchive/0.1 (news archiving bot; +Scrapy)"
+ROBOTSTXT_OBEY = True
+# Scrapy's RobotsTxtMiddleware, fixed for concurrent requests to one host (crawler/middlewares.py).
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.RobotsTxtMiddleware": 100,
+}
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+# A slow or stuck server fails the URL after this many seconds per attempt.
+DOWNLOAD_TIMEOUT = 30
+# Bigger responses are abandoned with a clear error: no news page is 32 MiB of HTML.
+DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
+RETRY_TIMES = 2
+TELNETCONSOLE_ENABLED = False
+
+# --- Pipelines --------------------------------------------------------------------------
+ITEM_PIPELINES = {
+    "pipelines.extract.ExtractPipeline": 300,
+    "pipelines.archive.ArchivePipeline": 800,
+}
+
+globals().update(_overrides_from_env(_os.environ))

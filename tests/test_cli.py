@@ -1,0 +1,70 @@
+"""The CLI in-process (no crawl): usage errors, `extract`, one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from crawler.cli import main
+
+from tests.conftest import SITE_ROOT
+
+ARTICLE = SITE_ROOT / "news/2026/11/drone-strike-izhevsk.html"
+
+
+@pytest.mark.parametrize("argv", [[], ["archive", "--json", "--store"], ["frobnicate"],
+                                  ["show"], ["show", "u", "--raw", "--json"], ["archive", "-s", "NOEQUALS", "u"]])
+def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    assert "usage: newsarchive" in capsys.readouterr().err
+
+
+def test_extract_prints_the_clean_text(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["extract", str(ARTICLE), "--url", "https://kyivledger.example/news/x/"]) == 0
+    out = capsys.readouterr().out
+    assert "A drone strike damaged a factory on Nov. 17" in out
+    assert "Great reporting as always" not in out
+
+
+def test_extract_json_has_every_metadata_field(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["extract", str(ARTICLE), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["title"] == "Russian defense plant over 1,300 km from Ukraine reportedly hit by drone strike"
+    assert data["authors"] == ["Martin Fornusek"] and data["published"] == "2026-11-17"
+    assert data["site_name"] == "Kyiv Ledger" and data["language"] == "en-GB"
+    assert data["canonical_url"] == "https://kyivledger.example/news/drone-strike-izhevsk/"
+    assert data["problem"] is None and data["encoding"] == "utf-8"
+    assert {"description", "image", "tags", "categories", "extractor", "extractor_version"} <= set(data)
+
+
+def test_extract_reads_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+    import sys
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(ARTICLE.read_bytes())))
+    assert main(["extract", "-"]) == 0
+    assert "Izhevsk" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["extract", str(SITE_ROOT / "files/annual-report.pdf")], "annual-report.pdf: not HTML (unknown type)"),
+    (["extract", str(SITE_ROOT / "gallery.html")], "gallery.html: no article text found (only 4 words)"),
+    (["extract", "/no/such/page.html"], "cannot read /no/such/page.html: No such file or directory"),
+    (["archive", "https://example.com/", "--store", "gs://bucket"], "unsupported store URI 'gs://bucket'"),
+    (["archive", "--input", "/no/such/list.txt"], "cannot read /no/such/list.txt"),
+    (["archive"], "no URLs given"),
+])
+def test_our_errors_are_one_line_and_exit_1(argv: list[str], message: str,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Error: ") and message in err and err.count("\n") == 1
+
+
+def test_show_without_captures_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["show", "https://example.com/never", "--store", str(tmp_path)]) == 1
+    assert capsys.readouterr().err == f"Error: no captures of https://example.com/never in {tmp_path}\n"

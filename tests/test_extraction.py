@@ -1,0 +1,108 @@
+"""Extraction on the test site's pages: text, boilerplate out, metadata, and honest failures."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from crawler.extraction import ExtractOptions, extract, extract_page
+from crawler.items import FetchedPage
+
+SITE = Path(__file__).parent / "site"
+
+
+def page(path: str, content_type: str | None = "text/html", body: bytes | None = None) -> FetchedPage:
+    headers = (("Content-Type", content_type),) if content_type else ()
+    return FetchedPage(
+        requested_url=f"https://example.com/{path}", url=f"https://example.com/{path}", status=200,
+        headers=headers, body=(SITE / path).read_bytes() if body is None else body,
+        fetched_at=datetime(2026, 11, 23, tzinfo=UTC),
+    )
+
+
+def test_article_text_and_metadata_from_a_news_page() -> None:
+    result = extract_page(page("news/2026/02/ukraine-strikes-missile-factory.html"))
+    assert result.problem is None and result.extraction is not None
+    ex = result.extraction
+    lines = ex.text.split("\n")
+    assert lines[0].startswith("Ukraine has struck one of Russia's most strategically significant")
+    assert lines[-1].endswith("increasingly within reach.")
+    assert len(lines) == 5  # one line per paragraph
+    for boilerplate in ("Politics", "MARKETS", "Latest", "Parliament passes energy bill",
+                        "All rights reserved", "Privacy policy"):
+        assert boilerplate not in ex.text
+    assert ex.title == "Ukraine strikes deep inside Russia hitting key missile factory"
+    assert ex.authors == ("Akbar Novruz",)
+    assert ex.published == "2026-02-23"
+    assert ex.language == "en"
+    assert ex.site_name == "Harbor Gazette"
+    assert ex.canonical_url == "https://harbor-gazette.example/news/2026/02/ukraine-strikes-missile-factory"
+    assert ex.description and ex.description.startswith("A domestically built cruise missile")
+
+
+def test_comments_bio_and_related_cards_are_dropped() -> None:
+    ex = extract_page(page("news/2026/11/drone-strike-izhevsk.html")).extraction
+    assert ex is not None
+    assert "A drone strike damaged a factory on Nov. 17" in ex.text
+    assert "Unknown drones attacked the Izhevsk Electromechanical Plant" in ex.text  # the quote stays
+    assert ex.text.rstrip().endswith("during the entire war.")
+    for boilerplate in ("Great reporting as always", "Leave a comment", "specializing in international",
+                        "KI Insights launches", "Show More", "0 out of 25,000", "Help us reach"):
+        assert boilerplate not in ex.text
+    assert ex.authors == ("Martin Fornusek",)
+    assert ex.language == "en-GB" and ex.tags == ("Ukraine", "Drones")
+
+
+def test_windows_1252_page_with_two_authors() -> None:
+    result = extract_page(page("news/2026/11/conseil-municipal-budget.html"))
+    assert result.encoding == "cp1252" and result.extraction is not None
+    ex = result.extraction
+    assert ex.text.startswith("Après six heures de débat")
+    assert "Montant (M€)" in ex.text  # the table belongs to the article
+    assert ex.authors == ("Amélie Durand", "José Pereira")
+    for boilerplate in ("cookies", "Encore des dépenses inutiles", "Laisser un commentaire", "WordPress"):
+        assert boilerplate not in ex.text
+    assert ex.language == "fr-FR"
+
+
+def test_tables_can_be_left_out() -> None:
+    ex = extract_page(page("news/2026/11/conseil-municipal-budget.html"),
+                      ExtractOptions(include_tables=False)).extraction
+    assert ex is not None and "Tramway | 121" not in ex.text and "Après six heures" in ex.text
+
+
+@pytest.mark.parametrize(("path", "content_type", "body", "problem"), [
+    ("gallery.html", "text/html", None, "no article text found (only 4 words)"),
+    ("files/annual-report.pdf", "application/pdf", None, "not HTML (application/pdf)"),
+    ("gallery.html", "text/html", b"   \n", "empty response body"),
+    ("gallery.html", "image/png", b"\x89PNG\r\n\x1a\n" + bytes(range(256)), "not HTML (image/png)"),
+])
+def test_pages_without_article_text_say_why(path: str, content_type: str, body: bytes | None,
+                                            problem: str) -> None:
+    result = extract_page(page(path, content_type, body))
+    assert result.problem == problem
+    assert result.extraction is None or result.extraction.text == ""
+
+
+def test_metadata_is_kept_when_there_is_no_text() -> None:
+    result = extract_page(page("gallery.html"))
+    assert result.extraction is not None and result.extraction.title == "Photo galleries"
+
+
+@pytest.mark.parametrize("html", [
+    "<html><body><div><p>unclosed <b>tags <i>everywhere</p></div>",
+    "<<<>>>" * 1000,
+    "<html>" + "<div>" * 5000 + "deep" + "</div>" * 5000 + "</html>",
+    "\x00\x01 binary junk",
+])
+def test_malformed_html_never_raises(html: str) -> None:
+    result = extract_page(page("gallery.html", "text/html", html.encode("utf-8")))
+    assert result.problem is not None and result.problem.startswith(("no article text", "HTML could not"))
+
+
+def test_extract_returns_none_only_for_unparseable_input() -> None:
+    assert extract("") is None
+    result = extract("<html><body><p>short</p></body></html>")
+    assert result is not None and result.text == "short"

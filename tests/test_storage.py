@@ -1,0 +1,139 @@
+"""The Store interface: a local folder, and S3 over HTTP against a real moto server process."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crawler.captures import list_captures, read_raw, read_record, read_text
+from crawler.storage import (
+    LocalDirStore,
+    ObjectNotFound,
+    S3Store,
+    StoreError,
+    make_s3_client,
+    open_store,
+)
+
+
+def exercise(store: Any) -> None:
+    """What every store must do, the same way."""
+    store.check()
+    store.put("a/b/one.txt", b"1", content_type="text/plain", metadata={"k": "v"})
+    store.put("a/b/two.bin", b"\x00\xff" * 1000, content_type="application/octet-stream", metadata={})
+    store.put("a/c/three.txt", b"3", content_type="text/plain", metadata={})
+    store.put("a/b/one.txt", b"one", content_type="text/plain", metadata={})  # overwrite
+    assert store.get("a/b/one.txt") == b"one"
+    assert store.get("a/b/two.bin") == b"\x00\xff" * 1000
+    assert store.exists("a/b/one.txt") and not store.exists("a/b/nope.txt")
+    assert sorted(store.list("a/b/")) == ["a/b/one.txt", "a/b/two.bin"]
+    assert sorted(store.list("a/")) == ["a/b/one.txt", "a/b/two.bin", "a/c/three.txt"]
+    assert list(store.list("z/")) == []
+    with pytest.raises(ObjectNotFound, match="nope.txt"):
+        store.get("a/b/nope.txt")
+    for unsafe in ("../escape", "/abs", "a/../../x", "a//b"):
+        with pytest.raises(StoreError, match="unsafe key"):
+            store.put(unsafe, b"x", content_type="text/plain", metadata={})
+
+
+def test_local_store(tmp_path: Path) -> None:
+    store = LocalDirStore(tmp_path / "archive")
+    exercise(store)
+    assert (tmp_path / "archive/a/b/one.txt").read_bytes() == b"one"
+    leftovers = [p for p in (tmp_path / "archive").rglob("*") if p.name.startswith(".tmp-")]
+    assert leftovers == []
+
+
+def test_local_store_ignores_half_written_temp_files(tmp_path: Path) -> None:
+    store = LocalDirStore(tmp_path)
+    store.put("x/done.txt", b"ok", content_type="text/plain", metadata={})
+    (tmp_path / "x" / ".tmp-abc123").write_bytes(b"partial")
+    assert list(store.list("x/")) == ["x/done.txt"]
+
+
+def test_local_store_that_cannot_be_created_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    store = LocalDirStore(blocker / "archive")
+    with pytest.raises(StoreError, match=f"cannot create archive folder {blocker / 'archive'}"):
+        store.check()
+    with pytest.raises(StoreError, match="cannot write"):
+        store.put("k", b"x", content_type="text/plain", metadata={})
+
+
+def test_open_store_by_uri(tmp_path: Path) -> None:
+    assert isinstance(open_store(str(tmp_path)), LocalDirStore)
+    local = open_store(f"file://{tmp_path}/arch%20ive")
+    assert isinstance(local, LocalDirStore) and local.root == tmp_path / "arch ive"
+    s3 = open_store("s3://my-bucket/some/prefix/", endpoint_url="http://127.0.0.1:9")
+    assert isinstance(s3, S3Store) and (s3.bucket, s3.prefix) == ("my-bucket", "some/prefix")
+    assert s3.location("k/x") == "s3://my-bucket/some/prefix/k/x"
+    with pytest.raises(ValueError, match="unsupported store URI 'gs://b': use file://, s3:// or a local path"):
+        open_store("gs://b")
+    with pytest.raises(ValueError, match="needs a bucket"):
+        open_store("s3:///prefix")
+    with pytest.raises(ValueError, match="addressing style"):
+        open_store("s3://b", addressing_style="sideways")
+
+
+def test_s3_store_over_http(s3_client: Any, bucket: str) -> None:
+    store = S3Store(s3_client, bucket, "pre/fix", page_size=2)  # page_size 2: listing must paginate
+    exercise(store)
+    head = s3_client.head_object(Bucket=bucket, Key="pre/fix/a/b/two.bin")
+    assert head["ContentType"] == "application/octet-stream"
+    keys = [o["Key"] for o in s3_client.list_objects_v2(Bucket=bucket)["Contents"]]
+    assert all(k.startswith("pre/fix/a/") for k in keys) and len(keys) == 3
+
+
+def test_s3_user_metadata_is_stored(s3_client: Any, bucket: str) -> None:
+    S3Store(s3_client, bucket).put("k", b"x", content_type="text/plain", metadata={"original-content-type": "a/b"})
+    assert s3_client.head_object(Bucket=bucket, Key="k")["Metadata"] == {"original-content-type": "a/b"}
+
+
+def test_s3_missing_bucket_is_a_one_line_error(s3_client: Any) -> None:
+    store = S3Store(s3_client, "no-such-bucket-here")
+    with pytest.raises(StoreError, match=r"^cannot reach s3://no-such-bucket-here: bucket does not exist$"):
+        store.check()
+    with pytest.raises(StoreError, match=r"^cannot write s3://no-such-bucket-here/k: NoSuchBucket"):
+        store.put("k", b"x", content_type="text/plain", metadata={})
+
+
+def test_s3_unreachable_endpoint_is_a_one_line_error(s3_server: Any) -> None:
+    client = make_s3_client(endpoint_url="http://127.0.0.1:9", addressing_style="path")
+    client.meta.config.retries = {"max_attempts": 1}
+    store = S3Store(client, "bucket")
+    with pytest.raises(StoreError) as info:
+        store.check()
+    message = str(info.value)
+    assert message.startswith("cannot reach s3://bucket: ") and "127.0.0.1:9" in message
+    assert "\n" not in message and os.environ["AWS_SECRET_ACCESS_KEY"] not in message
+
+
+def test_captures_are_read_back_newest_first_and_incomplete_ones_ignored(tmp_path: Path) -> None:
+    import gzip
+    from datetime import UTC, datetime
+
+    from crawler.keys import capture_keys
+
+    store = LocalDirStore(tmp_path)
+    url = "https://example.com/a"
+    times = [datetime(2026, 1, d, tzinfo=UTC) for d in (1, 3, 2)]
+    for when in times:
+        keys = capture_keys(url, when)
+        store.put(keys.raw, gzip.compress(b"<html>%d</html>" % when.day), content_type="x", metadata={})
+        store.put(keys.text, b"text %d" % when.day, content_type="x", metadata={})
+        store.put(keys.meta, b'{"text": {"name": "text.txt"}, "day": %d}' % when.day, content_type="x",
+                  metadata={})
+    half = capture_keys(url, datetime(2026, 1, 9, tzinfo=UTC))  # newest, but no meta.json
+    store.put(half.raw, gzip.compress(b"partial"), content_type="x", metadata={})
+    refs = list_captures(store, url)
+    assert [r.capture_id[:8] for r in refs] == ["20260103", "20260102", "20260101"]
+    newest = refs[0]
+    record = read_record(store, newest)
+    assert record["day"] == 3
+    assert read_text(store, newest, record) == "text 3"
+    assert read_raw(store, newest) == b"<html>3</html>"
+    assert list_captures(store, "https://example.com/b") == []
