@@ -63,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     archive.add_argument("--json", action="store_true", help="print one JSON object per URL")
     archive.add_argument("-s", "--set", dest="settings", action="append", default=[], type=_setting_pair,
                          metavar="NAME=VALUE", help="override a Scrapy/newsarchive setting (repeatable)")
-    archive.add_argument("-v", "--verbose", action="count", default=0, help="show the crawl log: -v warnings, -vv info, -vvv debug")
+    archive.add_argument("-v", "--verbose", action="count", default=0,
+                         help="show the crawl log: -v warnings, -vv info, -vvv debug")
 
     show = commands.add_parser("show", parents=[store], help="read a URL's captures back",
                                description="List a URL's captures (newest first) and print the newest text.")

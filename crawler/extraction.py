@@ -146,7 +146,7 @@ def extract(html: str, url: str | None = None, options: ExtractOptions | None = 
         favor_precision=options.favor_precision,
         deduplicate=False,
     )
-    text = normalise_text(document.text if document is not None else None)
+    text = normalise_text(getattr(document, "text", None))
     meta = extract_metadata(tree, default_url=url)
     text = drop_headline(text, _clean(meta.title))
     return Extraction(

@@ -15,7 +15,7 @@ from datetime import UTC
 
 from crawler import __version__
 from crawler.decoding import media_type
-from crawler.items import ExtractedPage, FetchedPage
+from crawler.items import ExtractedPage, Extraction, FetchedPage
 from crawler.keys import RAW_NAME, TEXT_NAME, CaptureKeys
 
 SCHEMA_VERSION = 1
@@ -48,23 +48,21 @@ def headers_record(headers: tuple[tuple[str, str], ...]) -> dict[str, list[str]]
     return record
 
 
+def article_fields(extraction: Extraction | None) -> dict[str, object]:
+    """The record's article metadata; the same keys, empty, when nothing was extracted."""
+    ex = extraction or Extraction(text="")
+    return {
+        "title": ex.title, "authors": list(ex.authors), "published": ex.published,
+        "language": ex.language, "site_name": ex.site_name, "description": ex.description,
+        "canonical_url": ex.canonical_url, "image": ex.image,
+        "categories": list(ex.categories), "tags": list(ex.tags),
+    }
+
+
 def build_record(item: ExtractedPage, keys: CaptureKeys, text: bytes | None) -> dict[str, object]:
     """The metadata record (meta.json) of a capture."""
     page, extraction = item.page, item.extraction
     capture_id = keys.prefix.rstrip("/").rsplit("/", 1)[-1]
-    article = {
-        "title": None, "authors": [], "published": None, "language": None,
-        "site_name": None, "description": None, "canonical_url": None,
-        "image": None, "categories": [], "tags": [],
-    }
-    if extraction is not None:
-        article.update(
-            title=extraction.title, authors=list(extraction.authors),
-            published=extraction.published, language=extraction.language,
-            site_name=extraction.site_name, description=extraction.description,
-            canonical_url=extraction.canonical_url, image=extraction.image,
-            categories=list(extraction.categories), tags=list(extraction.tags),
-        )
     return {
         "schema_version": SCHEMA_VERSION,
         "capture_id": capture_id,
@@ -85,7 +83,7 @@ def build_record(item: ExtractedPage, keys: CaptureKeys, text: bytes | None) -> 
             "chars": len(text.decode("utf-8")),
         },
         "problem": item.problem,
-        **article,
+        **article_fields(extraction),
         "extractor": {
             "name": "newsarchive",
             "version": __version__,

@@ -136,8 +136,9 @@ def make_s3_client(
 
     if addressing_style not in ("auto", "path", "virtual"):
         raise ValueError(f"S3 addressing style must be auto, path or virtual, not {addressing_style!r}")
+    s3_options: Any = {"addressing_style": addressing_style}
     config = Config(
-        s3={"addressing_style": addressing_style},
+        s3=s3_options,
         retries={"mode": "standard", "max_attempts": 4},
         connect_timeout=10,
         read_timeout=60,

@@ -102,21 +102,19 @@ class S3Server:
 @contextmanager
 def serve_s3(log_path: Path) -> Iterator[S3Server]:
     """moto's S3 server as a separate process on 127.0.0.1, port chosen by the OS."""
-    log = open(log_path, "w+b")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", "0"],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        endpoint = _wait_for_endpoint(log_path, process)
-        yield S3Server(endpoint, process)
-    finally:
-        process.terminate()
+    with open(log_path, "w+b") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", "0"],
+            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+            yield S3Server(_wait_for_endpoint(log_path, process), process)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 def _wait_for_endpoint(log_path: Path, process: subprocess.Popen[bytes], timeout: float = 30) -> str:

@@ -10,12 +10,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from crawler.captures import list_captures, read_raw, read_record, read_text
 from crawler.keys import url_prefix
 from crawler.storage import LocalDirStore, S3Store
-
 from tests.conftest import REPO
 from tests.servers import Site
 
@@ -230,3 +227,16 @@ def test_scrapy_crawl_in_the_repo_writes_the_same_capture(site: Site, tmp_path: 
     assert proc.returncode == 0, proc.stderr.decode()
     assert "'archive/stored': 1" in proc.stderr.decode()
     assert_complete_article(LocalDirStore(tmp_path / "via-scrapy"), site, path)
+
+
+def test_a_store_write_failure_is_reported_per_url(cli: Any, site: Site, tmp_path: Path) -> None:
+    path = "/news/2026/11/drone-strike-izhevsk.html"
+    blocked = tmp_path / "archive" / url_prefix(site(path)).split("/")[0]
+    blocked.parent.mkdir()
+    blocked.write_text("a file where the host folder should be")
+    proc = cli("archive", site(path))
+    assert proc.returncode == 1
+    [line] = lines(proc)
+    assert line.startswith(f"failed    {site(path)}: not archived: cannot write {blocked.relative_to(tmp_path)}/")
+    assert line.endswith(": Not a directory")
+    assert "Done: 0 archived, 0 raw-only, 1 failed" in proc.stderr.decode()

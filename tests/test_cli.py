@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from crawler.cli import main
-
 from tests.conftest import SITE_ROOT
 
 ARTICLE = SITE_ROOT / "news/2026/11/drone-strike-izhevsk.html"

@@ -10,15 +10,15 @@ def test_meta_charset_is_used_when_http_gives_none() -> None:
 
 
 def test_http_charset_wins_over_meta_and_bom_wins_over_both() -> None:
-    body = '<html><head><meta charset="iso-8859-1"></head><body>Привет</body></html>'.encode("utf-8")
+    body = '<html><head><meta charset="iso-8859-1"></head><body>Привет</body></html>'.encode()
     assert "Привет" in decode_html(body, "text/html; charset=utf-8")[0]
-    bom = b"\xef\xbb\xbf" + "<p>naïve</p>".encode("utf-8")
+    bom = b"\xef\xbb\xbf" + "<p>naïve</p>".encode()
     text, encoding = decode_html(bom, "text/html; charset=iso-8859-1")
     assert text == "<p>naïve</p>" and encoding == "utf-8"
 
 
 def test_undeclared_utf8_is_detected_and_broken_bytes_never_raise() -> None:
-    assert "日本語" in decode_html("<p>日本語のニュース</p>".encode("utf-8"), None)[0]
+    assert "日本語" in decode_html("<p>日本語のニュース</p>".encode(), None)[0]
     text, _ = decode_html(b"<p>ok \xff\xfe\xfa broken</p>", "text/html; charset=utf-8")
     assert "ok" in text and "broken" in text and "\ufffd" in text
 

@@ -9,7 +9,6 @@ from crawler.extraction import extract_page
 from crawler.items import ExtractedPage, FetchedPage
 from crawler.keys import capture_keys
 from crawler.records import SCHEMA_VERSION, render_objects
-
 from tests.conftest import SITE_ROOT
 
 ARTICLE = "news/2026/02/ukraine-strikes-missile-factory.html"

@@ -112,7 +112,7 @@ class NewsSpider(scrapy.Spider):
     def on_error(self, failure: Failure) -> None:
         request = getattr(failure, "request", None)
         url = request.cb_kwargs.get("requested_url", request.url) if request else "?"
-        self.report_failure(url, describe_failure(failure.value))
+        self.report_failure(url, describe_failure(failure.value) if failure.value else "unknown error")
 
     def report_failure(self, url: str, reason: str) -> None:
         logger.error("Failed %s: %s", url, reason)
