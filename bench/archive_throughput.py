@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -29,7 +28,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -40,6 +38,9 @@ from pathlib import Path
 
 from crawler.extraction import ExtractOptions, extract_page
 from crawler.items import FetchedPage
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root, for tests.servers
+from tests.servers import serve_s3
 
 # ../shared/ sits beside the repository (as in CI)
 SOURCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "extraction-dev"
@@ -133,40 +134,6 @@ def run_archive(label: str, urls_file: Path, store_args: list[str], env: dict[st
                "\n".join(done.stderr.strip().splitlines()[-5:]))
 
 
-@contextmanager
-def moto_server(workdir: Path) -> Iterator[str]:
-    """moto's S3 server as a separate process on 127.0.0.1:0; yield its endpoint URL."""
-    log_path = workdir / "moto.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", "0"],
-                                   stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        try:
-            yield wait_for_moto(log_path, process)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def wait_for_moto(log_path: Path, process: subprocess.Popen[bytes], timeout: float = 30) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit(f"moto server exited:\n{log_path.read_text(errors='replace')}")
-        match = re.search(r"Running on (http://127\.0\.0\.1:\d+)", log_path.read_text(errors="replace"))
-        if match:
-            try:
-                urllib.request.urlopen(match.group(1) + "/moto-api/", timeout=2).read()
-                return match.group(1)
-            except OSError:
-                pass
-        time.sleep(0.05)
-    sys.exit(f"moto server did not start in {timeout:.0f}s:\n{log_path.read_text(errors='replace')}")
-
-
 def count_local_metas(root: Path) -> int:
     return sum(1 for _ in root.rglob("meta.json"))
 
@@ -202,7 +169,8 @@ def s3_runs(workdir: Path, urls_file: Path, env: dict[str, str], repeat: int) ->
 
     os.environ.update({k: v for k, v in env.items() if k.startswith("AWS_")})  # for boto3 here
     runs = []
-    with moto_server(workdir) as endpoint:
+    with serve_s3(workdir / "moto.log") as server:
+        endpoint = server.endpoint_url
         client = boto3.client("s3", endpoint_url=endpoint, config=Config(s3={"addressing_style": "path"}))
         for k in range(1, repeat + 1):
             bucket = f"newsarchive-bench-{k}"  # a fresh bucket per run
