@@ -1,9 +1,15 @@
 """Article text and metadata from one HTML page (pure; the only module importing trafilatura).
 
-trafilatura finds the body and most metadata; we add what it does not record
-(canonical URL, declared language) and shape the result into an Extraction.
-Never pass deduplicate=True: trafilatura's dedup cache lives for the whole process,
-so the same paragraph would vanish from the second page that contains it.
+The steps, on one parsed tree:
+1. metadata from structured data (crawler.metadata), before anything is removed;
+2. our boilerplate pre-cleaning (crawler.boilerplate.preclean);
+3. trafilatura finds the body in what is left;
+4. our line filter (crawler.boilerplate.clean_lines) and the headline/standfirst drop;
+5. fallbacks: the page's own JSON-LD articleBody, or trafilatura on the uncleaned page,
+   when the cleaned result is empty or much shorter;
+6. page kind and access state (crawler.pagekind), each with its reason.
+Never pass deduplicate=True: trafilatura's dedup cache lives for the whole process, so the
+same paragraph would vanish from the second page that contains it.
 """
 
 from __future__ import annotations
@@ -16,20 +22,24 @@ from urllib.parse import urljoin
 
 import trafilatura
 from lxml.html import HtmlElement
-from trafilatura.metadata import extract_metadata
 from trafilatura.utils import load_html
 
+from crawler.boilerplate import clean_lines, preclean
 from crawler.decoding import decode_html, looks_like_html, media_type
 from crawler.items import ExtractedPage, Extraction, FetchedPage
+from crawler.metadata import PageMetadata, extract_metadata
+from crawler.pagekind import classify_access, classify_kind, page_signals
 
 logger = logging.getLogger(__name__)
 
 EXTRACTOR_NAME = "trafilatura"
 EXTRACTOR_VERSION = trafilatura.__version__
 
-_BLANK_LINES = re.compile(r"\n\s*\n+")
 _READING_TIME = re.compile(r"^\d+\s*(min|mins|minute|minutes)\.?\s+(read|reading)$", re.IGNORECASE)
 _LANG = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+_WORD = re.compile(r"[^\W\d_]+|\d+")
+_NOT_ARTICLE_ACCESS = {"bot_challenge": "bot challenge", "consent_wall": "consent wall", "soft_404": "soft 404"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,27 +61,15 @@ class ExtractOptions:
         )
 
 
-def _clean(value: str | None) -> str | None:
-    value = " ".join(value.split()) if value else ""
-    return value or None
-
-
-def _split_list(value: str | list[str] | None, separators: str = ";") -> tuple[str, ...]:
-    """Split on any of `separators`, trim, drop empties and case-insensitive repeats."""
-    items = value if isinstance(value, list) else [value or ""]
-    pattern = "[" + re.escape(separators) + "]"
-    found: dict[str, str] = {}
-    for item in items:
-        for part in re.split(pattern, item):
-            cleaned = _clean(part)
-            if cleaned:
-                found.setdefault(cleaned.lower(), cleaned)
-    return tuple(found.values())
+def word_count(text: str) -> int:
+    """Words, counting CJK text (written without spaces) at two characters a word."""
+    cjk = len(_CJK.findall(text))
+    return len(_WORD.findall(_CJK.sub(" ", text))) + (cjk + 1) // 2
 
 
 def _first(tree: HtmlElement, xpath: str) -> str | None:
     for value in tree.xpath(xpath):
-        cleaned = _clean(str(value))
+        cleaned = " ".join(str(value).split())
         if cleaned:
             return cleaned
     return None
@@ -107,36 +105,24 @@ def declared_language(tree: HtmlElement) -> str | None:
     return None
 
 
-def normalise_text(text: str | None) -> str:
-    """Trim each line, drop empty ones: paragraphs separated by a single newline."""
-    if not text:
-        return ""
-    lines = (" ".join(line.split()) for line in text.splitlines())
-    return "\n".join(line for line in lines if line)
+def normalise_text(text: str | None) -> list[str]:
+    """Trimmed, space-collapsed, non-empty lines."""
+    lines = (" ".join(line.split()) for line in (text or "").splitlines())
+    return [line for line in lines if line]
 
 
-def drop_headline(text: str, title: str | None) -> str:
-    """The headline is metadata, not body text: drop a leading line that repeats the title,
+def drop_headline(lines: list[str], title: str | None) -> list[str]:
+    """The headline is metadata, not body text: drop leading lines that repeat the title,
     and reading-time lines ("2 min read") around it."""
-    lines = text.split("\n")
     wanted = title.casefold().strip(" .") if title else None
-    while lines and (_READING_TIME.match(lines[0]) or (wanted and lines[0].casefold().strip(" .") == wanted)):
-        lines.pop(0)
-    return "\n".join(lines)
+    start = 0
+    while start < len(lines) and (_READING_TIME.match(lines[start])
+                                  or (wanted and lines[start].casefold().strip(" .") == wanted)):
+        start += 1
+    return lines[start:]
 
 
-def extract(html: str, url: str | None = None, options: ExtractOptions | None = None) -> Extraction | None:
-    """Extract the article from `html`; None when the HTML cannot be parsed at all.
-
-    The returned Extraction has empty `text` when no article body was found; its
-    metadata is still filled from whatever the page declares.
-    """
-    options = options or ExtractOptions()
-    tree = load_html(html)
-    if tree is None:
-        return None
-    canonical = canonical_link(tree, url)
-    language = declared_language(tree)
+def _trafilatura_text(tree: HtmlElement, url: str | None, options: ExtractOptions) -> list[str]:
     document = trafilatura.bare_extraction(
         tree,
         url=url,
@@ -146,21 +132,64 @@ def extract(html: str, url: str | None = None, options: ExtractOptions | None = 
         favor_precision=options.favor_precision,
         deduplicate=False,
     )
-    text = normalise_text(getattr(document, "text", None))
-    meta = extract_metadata(tree, default_url=url)
-    text = drop_headline(text, _clean(meta.title))
+    return normalise_text(getattr(document, "text", None))
+
+
+def _body_lines(tree: HtmlElement, html: str, url: str | None, meta: PageMetadata,
+                options: ExtractOptions) -> list[str]:
+    preclean(tree)
+    lines = clean_lines(drop_headline(_trafilatura_text(tree, url, options), meta.title))
+    words = word_count(" ".join(lines))
+    if meta.json_ld_body:  # the publisher's own plain-text body, when richer than what we found
+        ld_lines = clean_lines(drop_headline(normalise_text(meta.json_ld_body), meta.title))
+        if word_count(" ".join(ld_lines)) > 1.5 * max(words, options.min_words):
+            return ld_lines
+    original = load_html(html) if words < options.min_words else None
+    if original is not None:  # cleaning took too much: trafilatura alone, on a fresh parse
+        raw = clean_lines(drop_headline(_trafilatura_text(original, url, options), meta.title))
+        if word_count(" ".join(raw)) > words:
+            return raw
+    return lines
+
+
+def extract(html: str, url: str | None = None, options: ExtractOptions | None = None) -> Extraction | None:
+    """Extract the article from `html`; None when the HTML cannot be parsed at all.
+
+    The returned Extraction has empty `text` when no article body was found; its
+    metadata, kind and access state are still filled from what the page declares.
+    """
+    options = options or ExtractOptions()
+    tree = load_html(html)
+    if tree is None:
+        return None
+    canonical = canonical_link(tree, url)
+    language = declared_language(tree)
+    meta = extract_metadata(tree, url)
+    signals = page_signals(tree, html)
+    lines = _body_lines(tree, html, url, meta, options)
+    text = "\n".join(lines)
+    words = word_count(text)
+    access, access_reason = classify_access(signals, meta, words)
+    kind, kind_reason = classify_kind(signals, meta, words, access, url, options.min_words)
     return Extraction(
         text=text,
-        title=_clean(meta.title),
-        authors=_split_list(meta.author),
-        published=_clean(meta.date),
+        title=meta.title,
+        authors=meta.authors,
+        published=meta.published.value if meta.published else None,
+        published_source=meta.published.source if meta.published else None,
+        modified=meta.modified.value if meta.modified else None,
+        modified_source=meta.modified.source if meta.modified else None,
         language=language,
-        site_name=_clean(meta.sitename),
-        description=_clean(meta.description),
+        site_name=meta.site_name,
+        description=meta.description,
         canonical_url=canonical,
-        image=_clean(meta.image),
-        categories=_split_list(meta.categories, ";,"),
-        tags=_split_list(meta.tags, ";,"),
+        image=meta.image,
+        section=meta.section,
+        tags=meta.tags,
+        kind=kind,
+        kind_reason=kind_reason,
+        access=access,
+        access_reason=access_reason,
         extractor=EXTRACTOR_NAME,
         extractor_version=EXTRACTOR_VERSION,
     )
@@ -172,8 +201,24 @@ def extract_text(html: str, url: str | None = None) -> str | None:
     return result.text if result is not None and result.text else None
 
 
+def judge(extraction: Extraction, min_words: int) -> tuple[Extraction, str | None]:
+    """Keep text only for what is an article we saw; otherwise say why (the capture is flagged)."""
+    if extraction.access in _NOT_ARTICLE_ACCESS:
+        return replace(extraction, text=""), f"{_NOT_ARTICLE_ACCESS[extraction.access]}: {extraction.access_reason}"
+    if extraction.kind == "index":
+        return replace(extraction, text=""), f"index page, not an article ({extraction.kind_reason})"
+    words = word_count(extraction.text)
+    if words < min_words:
+        found = f" (only {words} words)" if words else ""
+        return replace(extraction, text=""), f"no article text found{found}"
+    if extraction.access == "paywalled":
+        return extraction, f"paywalled: only the teaser was visible ({extraction.access_reason})"
+    return extraction, None
+
+
 def extract_page(page: FetchedPage, options: ExtractOptions | None = None) -> ExtractedPage:
     """Decode and extract one fetched page; never raises, says why when there is no text."""
+    options = options or ExtractOptions()
     if not page.body.strip():
         return ExtractedPage(page, None, "empty response body")
     if not looks_like_html(page.body, page.content_type):
@@ -187,8 +232,5 @@ def extract_page(page: FetchedPage, options: ExtractOptions | None = None) -> Ex
         return ExtractedPage(page, None, f"extractor error: {type(exc).__name__}: {exc}", encoding)
     if extraction is None:
         return ExtractedPage(page, None, "HTML could not be parsed", encoding)
-    words = len(extraction.text.split())
-    if words < (options or ExtractOptions()).min_words:
-        found = f" (only {words} words)" if words else ""
-        return ExtractedPage(page, replace(extraction, text=""), f"no article text found{found}", encoding)
-    return ExtractedPage(page, extraction, None, encoding)
+    judged, problem = judge(extraction, options.min_words)
+    return ExtractedPage(page, judged, problem, encoding)

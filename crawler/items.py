@@ -48,10 +48,15 @@ class Extraction:
     text: str
     """Article body: UTF-8, trimmed, paragraphs separated by a single "\\n". Empty if none was found."""
     title: str | None = None
+    """The headline (without the site name); it is not repeated in `text`."""
     authors: tuple[str, ...] = ()
     """Each author once, without "By" or bio text."""
     published: str | None = None
-    """Publication date, ISO 8601 (date, or date and time when the page gives one)."""
+    """Publication date, ISO 8601 (a date, or date and time with offset when the page gives one)."""
+    published_source: str | None = None
+    """Where `published` came from: json-ld, meta, time-element, url or text."""
+    modified: str | None = None
+    modified_source: str | None = None
     language: str | None = None
     """BCP 47 language tag as declared by the page (e.g. "en", "en-GB")."""
     site_name: str | None = None
@@ -59,8 +64,15 @@ class Extraction:
     canonical_url: str | None = None
     """The page's <link rel="canonical"> (absolute), if it declares one."""
     image: str | None = None
-    categories: tuple[str, ...] = ()
+    """The top image (JSON-LD image, og:image)."""
+    section: str | None = None
     tags: tuple[str, ...] = ()
+    kind: str = "other"
+    """article, index (home, section or tag page) or other."""
+    kind_reason: str = ""
+    access: str = "free"
+    """free, paywalled, consent_wall, bot_challenge or soft_404."""
+    access_reason: str = ""
     extractor: str = "trafilatura"
     extractor_version: str = ""
 

@@ -52,10 +52,13 @@ def article_fields(extraction: Extraction | None) -> dict[str, object]:
     """The record's article metadata; the same keys, empty, when nothing was extracted."""
     ex = extraction or Extraction(text="")
     return {
-        "title": ex.title, "authors": list(ex.authors), "published": ex.published,
+        "kind": ex.kind if extraction else None, "kind_reason": ex.kind_reason or None,
+        "access": ex.access if extraction else None, "access_reason": ex.access_reason or None,
+        "title": ex.title, "authors": list(ex.authors),
+        "published": ex.published, "published_source": ex.published_source,
+        "modified": ex.modified, "modified_source": ex.modified_source,
         "language": ex.language, "site_name": ex.site_name, "description": ex.description,
-        "canonical_url": ex.canonical_url, "image": ex.image,
-        "categories": list(ex.categories), "tags": list(ex.tags),
+        "canonical_url": ex.canonical_url, "image": ex.image, "section": ex.section, "tags": list(ex.tags),
     }
 
 

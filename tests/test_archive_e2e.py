@@ -78,12 +78,12 @@ def test_bad_urls_fail_loudly_and_the_rest_is_archived(cli: Any, site: Site, tmp
     good = "/news/2026/02/ukraine-strikes-missile-factory.html"
     requests_before = len(site.requests)
     proc = cli("archive", site(good), site("/status/404"), site("/status/503"), site("/private/staff-only.html"),
-               site("/gallery.html"), site("/files/annual-report.pdf"), "ftp://example.com/x",
+               site("/gallery.html"), site("/contact.html"), site("/files/annual-report.pdf"), "ftp://example.com/x",
                "example.com/no-scheme", "http://127.0.0.1:1/refused", "--store", "out",
                "-s", "RETRY_TIMES=0")
     assert proc.returncode == 1
     out = {line.split()[1].rstrip(":"): line for line in lines(proc)}
-    assert len(out) == 9  # one line per URL, whatever happened
+    assert len(out) == 10  # one line per URL, whatever happened
     assert out[site("/status/404")] == f"failed    {site('/status/404')}: HTTP 404 Not Found"
     assert out[site("/status/503")].endswith("HTTP 503 Service Unavailable")
     assert out[site("/private/staff-only.html")].endswith("forbidden by robots.txt")
@@ -92,13 +92,15 @@ def test_bad_urls_fail_loudly_and_the_rest_is_archived(cli: Any, site: Site, tmp
     assert out["http://127.0.0.1:1/refused"].endswith("connection refused")
     assert out[site(good)].startswith("archived ")
     assert out[site("/gallery.html")].startswith("raw-only ")
-    assert "no article text found" in out[site("/gallery.html")]
+    assert "index page, not an article" in out[site("/gallery.html")]
+    assert out[site("/contact.html")].startswith("raw-only ")
+    assert "no article text found" in out[site("/contact.html")]
     assert out[site("/files/annual-report.pdf")].startswith("raw-only ")
     assert "not HTML (application/pdf)" in out[site("/files/annual-report.pdf")]
     assert "/private/staff-only.html" not in site.requests[requests_before:]  # robots.txt obeyed
 
     store = LocalDirStore(tmp_path / "out")
-    for path in ("/files/annual-report.pdf", "/gallery.html"):  # raw kept, flagged, no text
+    for path in ("/files/annual-report.pdf", "/gallery.html", "/contact.html"):  # raw kept, flagged, no text
         ref, record = only_capture(store, site(path))
         assert read_raw(store, ref) == site.served_bytes(path)
         assert record["text"] is None and record["problem"]

@@ -33,11 +33,11 @@ def test_extract_json_has_every_metadata_field(capsys: pytest.CaptureFixture[str
     assert main(["extract", str(ARTICLE), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["title"] == "Russian defense plant over 1,300 km from Ukraine reportedly hit by drone strike"
-    assert data["authors"] == ["Martin Fornusek"] and data["published"] == "2026-11-17"
+    assert data["authors"] == ["Martin Fornusek"] and data["published"] == "2026-11-17T14:20:00+00:00"
     assert data["site_name"] == "Kyiv Ledger" and data["language"] == "en-GB"
     assert data["canonical_url"] == "https://kyivledger.example/news/drone-strike-izhevsk/"
     assert data["problem"] is None and data["encoding"] == "utf-8"
-    assert {"description", "image", "tags", "categories", "extractor", "extractor_version"} <= set(data)
+    assert {"description", "image", "tags", "section", "kind", "access", "extractor", "extractor_version"} <= set(data)
 
 
 def test_extract_reads_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
@@ -51,7 +51,8 @@ def test_extract_reads_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Cap
 
 @pytest.mark.parametrize(("argv", "message"), [
     (["extract", str(SITE_ROOT / "files/annual-report.pdf")], "annual-report.pdf: not HTML (unknown type)"),
-    (["extract", str(SITE_ROOT / "gallery.html")], "gallery.html: no article text found (only 4 words)"),
+    (["extract", str(SITE_ROOT / "contact.html")], "contact.html: no article text found (only 11 words)"),
+    (["extract", str(SITE_ROOT / "gallery.html")], "gallery.html: index page, not an article"),
     (["extract", "/no/such/page.html"], "cannot read /no/such/page.html: No such file or directory"),
     (["archive", "https://example.com/", "--store", "gs://bucket"], "unsupported store URI 'gs://bucket'"),
     (["archive", "--input", "/no/such/list.txt"], "cannot read /no/such/list.txt"),

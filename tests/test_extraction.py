@@ -35,7 +35,10 @@ def test_article_text_and_metadata_from_a_news_page() -> None:
         assert boilerplate not in ex.text
     assert ex.title == "Ukraine strikes deep inside Russia hitting key missile factory"
     assert ex.authors == ("Akbar Novruz",)
-    assert ex.published == "2026-02-23"
+    assert ex.published == "2026-02-23T01:04:00+04:00" and ex.published_source == "json-ld"
+    assert ex.modified == "2026-02-23T09:30:00+04:00"
+    assert ex.section == "World" and ex.image == "https://harbor-gazette.example/img/votkinsk.jpg"
+    assert (ex.kind, ex.access) == ("article", "free")
     assert ex.language == "en"
     assert ex.site_name == "Harbor Gazette"
     assert ex.canonical_url == "https://harbor-gazette.example/news/2026/02/ukraine-strikes-missile-factory"
@@ -74,7 +77,8 @@ def test_tables_can_be_left_out() -> None:
 
 
 @pytest.mark.parametrize(("path", "content_type", "body", "problem"), [
-    ("gallery.html", "text/html", None, "no article text found (only 4 words)"),
+    ("contact.html", "text/html", None, "no article text found (only 11 words)"),
+    ("gallery.html", "text/html", None, "index page, not an article (mostly links (100% of the text))"),
     ("files/annual-report.pdf", "application/pdf", None, "not HTML (application/pdf)"),
     ("gallery.html", "text/html", b"   \n", "empty response body"),
     ("gallery.html", "image/png", b"\x89PNG\r\n\x1a\n" + bytes(range(256)), "not HTML (image/png)"),
@@ -89,6 +93,7 @@ def test_pages_without_article_text_say_why(path: str, content_type: str, body: 
 def test_metadata_is_kept_when_there_is_no_text() -> None:
     result = extract_page(page("gallery.html"))
     assert result.extraction is not None and result.extraction.title == "Photo galleries"
+    assert result.extraction.kind == "index" and result.extraction.text == ""
 
 
 @pytest.mark.parametrize("html", [

@@ -59,7 +59,8 @@ def test_metadata_record_is_complete() -> None:
     assert record["text"]["size"] == len(text)
     assert record["title"] == "Ukraine strikes deep inside Russia hitting key missile factory"
     assert record["authors"] == ["Akbar Novruz"]
-    assert record["published"] == "2026-02-23"
+    assert record["published"] == "2026-02-23T01:04:00+04:00" and record["published_source"] == "json-ld"
+    assert record["kind"] == "article" and record["access"] == "free" and record["kind_reason"]
     assert record["language"] == "en" and record["site_name"] == "Harbor Gazette"
     assert record["description"].startswith("A domestically built")
     assert record["problem"] is None
