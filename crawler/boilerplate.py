@@ -37,14 +37,23 @@ BOILERPLATE_TOKENS = frozenset("""
     promo promotion promoted advert advertisement advertising ad ads adslot adunit arcad dfp sponsor sponsored
     outbrain taboola zergnet bio author authors byline contributor ticker breadcrumb breadcrumbs pagination
     pager tags tagcloud topics toolbar sidebar widget widgets nav navbar navigation menu masthead skip
-    standfirst dek subhead subheadline subtitle strapline kicker reprints print rating ratings reactions
+    standfirst dek headline subtitle strapline kicker reprints print rating ratings reactions
     caption credit credits
 """.split())
+# Tokens that also turn up on text blocks ("after-ad-1", "author-content", "share-wrapper"): they
+# only count on an element without paragraph text of its own.
+WEAK_TOKENS = frozenset("""
+    ad ads advert advertising author authors bio byline contributor caption credit credits print rating ratings
+    share sharing social tags topics widget widgets sidebar banner menu skip dek kicker subtitle strapline headline
+""".split())
+_WEAK_MAX_P_CHARS = 80
 # Multi-word class names whose parts are innocent alone.
 BOILERPLATE_JOINED = ("readmore", "seemore", "showmore", "loadmore", "moreon", "morestories", "furtherreading",
                       "relatedposts", "youmightlike", "recommended", "alsoread", "mostviewed", "newsfeed",
                       "authorbio", "aboutauthor", "authorcard", "authorbox", "jumplink", "videoplayer",
-                      "mediaplayer", "kgcta", "ctacard", "kgsignup", "inlinelink", "richlink", "subhead", "subline")
+                      "mediaplayer", "kgcta", "ctacard", "kgsignup", "inlinelink", "richlink", "subline")
+_NAME_ATTRIBUTES = ("class", "id", "data-component", "data-area", "data-testid", "data-qa", "data-module",
+                    "data-type", "data-gu-name")
 _TOKEN_SPLIT = re.compile(r"[\s_\-:./]+|(?<=[a-z])(?=[A-Z])")
 
 # A short block with one of these is a call to action, not article text.
@@ -60,7 +69,9 @@ _CTA = re.compile(
     r"|small favou?r to ask|make a (contribution|donation)|donate (now|today)|from just [$€£]"
     r"|(download|get) (the|our) .{0,30}\bapp\b|sign in (or|to)|log ?in to (continue|comment)"
     r"|leave a (comment|reply)|join the (conversation|discussion)|comments? \(\d+\)"
-    r"|\d+ out of [\d,.]+ (members|subscribers|supporters)|help us reach",
+    r"|\d+ out of [\d,.]+ (members|subscribers|supporters)|help us reach"
+    r"|\b(abonnieren|jetzt (registrieren|anmelden|abonnieren|testen)|in ihrem postfach|zum newsletter|mitdiskutieren"
+    r"|s'abonner|abonnez-vous|inscrivez-vous|suscr[ií]bete|suscribirse|iscriviti|abbonati)\b",
     re.IGNORECASE,
 )
 _CTA_MAX_CHARS = 320
@@ -68,7 +79,8 @@ _CTA_MAX_CHARS = 320
 _CTA_HINTS = ("subscri", "member", "join", "sign", "register", "support", "newsletter", "inbox", "follow", "more",
               "continu", "click", "miss", "advert", "share", "print", "reprint", "rights", "copy", "cookie",
               "privacy", "favo", "donat", "contribut", "app", "log", "comment", "conversation", "discussion",
-              "help us", "out of", "from just")
+              "help us", "out of", "from just", "abonn", "registrier", "anmeld", "postfach", "mitdiskut", "inscri",
+              "suscri", "iscri", "abbona")
 _TEXT_BLOCKS = {"p", "li", "h2", "h3", "h4", "h5", "h6", "dd", "blockquote"}
 
 # Lines trafilatura keeps that are navigation words, not text.
@@ -94,17 +106,21 @@ def _tokens(raw: str) -> frozenset[str]:
 
 
 @lru_cache(maxsize=4096)
-def _is_boilerplate_name(raw: str) -> bool:
+def _name_verdict(raw: str) -> str:
+    """"strong", "weak" or "" for a class/id/component name string."""
     tokens = _tokens(raw)
-    if not tokens:
-        return False
-    if not BOILERPLATE_TOKENS.isdisjoint(tokens):
-        return True
     joined = "".join(t.lower() for t in _TOKEN_SPLIT.split(raw) if t)
-    return any(part in joined for part in BOILERPLATE_JOINED)
+    if not BOILERPLATE_TOKENS.isdisjoint(tokens - WEAK_TOKENS) or any(part in joined for part in BOILERPLATE_JOINED):
+        return "strong"
+    return "weak" if not WEAK_TOKENS.isdisjoint(tokens) else ""
 
 
-def is_boilerplate_markup(element: HtmlElement) -> bool:
+def is_boilerplate_markup(element: HtmlElement, paragraph_chars: int = 0) -> bool:
+    """Boilerplate by tag, ARIA role, hidden state, or class/id/component names.
+
+    `paragraph_chars` is how much <p> text the element holds: weak name tokens only count
+    on elements with (almost) none.
+    """
     if element.tag in DROP_TAGS:
         return True
     attrib = element.attrib
@@ -119,8 +135,11 @@ def is_boilerplate_markup(element: HtmlElement) -> bool:
         style = style.replace(" ", "").lower()
         if "display:none" in style or "visibility:hidden" in style:
             return True
-    names = f"{attrib.get('class', '')} {attrib.get('id', '')}".strip()
-    return bool(names) and _is_boilerplate_name(names)
+    names = " ".join(attrib[name] for name in _NAME_ATTRIBUTES if name in attrib).strip()
+    if not names:
+        return False
+    verdict = _name_verdict(names)
+    return verdict == "strong" or (verdict == "weak" and paragraph_chars < _WEAK_MAX_P_CHARS)
 
 
 def is_call_to_action(text: str) -> bool:
@@ -173,7 +192,8 @@ def preclean(tree: HtmlElement, keep_share: float = 0.4) -> int:
         element = stack.pop()
         tag = element.tag
         if shares.get(element, 0) < keep_share * total:
-            if is_boilerplate_markup(element) or (tag in ("ul", "ol") and _is_link_list(element)):
+            if is_boilerplate_markup(element, shares.get(element, 0)) or (
+                    tag in ("ul", "ol") and _is_link_list(element)):
                 doomed.append(element)
                 continue  # its descendants go with it
             if tag in _TEXT_BLOCKS and (tag != "p" or shares.get(element, 0) <= 2 * _CTA_MAX_CHARS) \

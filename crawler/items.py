@@ -47,6 +47,8 @@ class Extraction:
 
     text: str
     """Article body: UTF-8, trimmed, paragraphs separated by a single "\\n". Empty if none was found."""
+    words: int = 0
+    """Words in `text` (CJK counted at two characters a word)."""
     title: str | None = None
     """The headline (without the site name); it is not repeated in `text`."""
     authors: tuple[str, ...] = ()

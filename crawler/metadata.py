@@ -45,6 +45,8 @@ class Dated:
 class PageMetadata:
     title: str | None = None
     authors: tuple[str, ...] = ()
+    authors_source: str | None = None
+    """json-ld, meta or byline."""
     published: Dated | None = None
     modified: Dated | None = None
     site_name: str | None = None
@@ -255,6 +257,27 @@ def _byline_candidates(tree: HtmlElement) -> list[str]:
 
 # --- everything --------------------------------------------------------------------------
 
+def _authors(tree: HtmlElement, article: dict[str, Any], author_meta: list[str],
+             site_name: str | None) -> tuple[tuple[str, ...], str | None]:
+    """Authors and where they came from: JSON-LD, then meta tags, then bylines in the markup."""
+    for source, candidates in (("json-ld", _names(article.get("author"))), ("meta", author_meta)):
+        authors = clean_authors(candidates, site_name)
+        if authors:
+            return authors, source
+    authors = clean_authors(_byline_candidates(tree), site_name)
+    return authors, ("byline" if authors else None)
+
+
+def _visible_title(tree: HtmlElement) -> str:
+    """The <h1> when it is the page's title (the <title> repeats it), else the <title>."""
+    title = clean(tree.findtext(".//title")) or ""
+    h1s = tree.xpath("//h1")
+    h1 = clean(h1s[0].text_content()) if h1s else None
+    if h1 and (not title or h1.casefold() in title.casefold()):
+        return h1
+    return title
+
+
 def _article_object(objects: list[dict[str, Any]]) -> dict[str, Any]:
     for node in objects:
         if _types(node) & ARTICLE_TYPES:
@@ -300,16 +323,10 @@ def extract_metadata(tree: HtmlElement, url: str | None = None) -> PageMetadata:
     if site_name and site_name.startswith("@"):
         site_name = publisher[0] if publisher else site_name[1:]
     title = clean(article.get("headline")) or _first_meta(meta, "og:title", "twitter:title", "parsely-title")
-    if not title:
-        h1 = tree.xpath("//h1")
-        title = clean(h1[0].text_content()) if h1 else None
-    if not title:
-        title = clean(tree.findtext(".//title"))
-    title = strip_site_suffix(title, site_name) if title else None
+    title = strip_site_suffix(title or _visible_title(tree), site_name) or None
     author_meta = [a for a in meta.get("author", []) + meta.get("article:author", []) + meta.get("parsely-author", [])
                    + meta.get("sailthru.author", []) + meta.get("byl", []) if "://" not in a]
-    authors = (clean_authors(_names(article.get("author")), site_name) or clean_authors(author_meta, site_name)
-               or clean_authors(_byline_candidates(tree), site_name))
+    authors, authors_source = _authors(tree, article, author_meta, site_name)
     published, modified = find_dates(tree, article, meta, url)
     section = clean(article.get("articleSection")) if not isinstance(article.get("articleSection"), list) else (
         clean(article["articleSection"][0]) if article["articleSection"] else None)
@@ -318,6 +335,7 @@ def extract_metadata(tree: HtmlElement, url: str | None = None) -> PageMetadata:
     return PageMetadata(
         title=title,
         authors=authors,
+        authors_source=authors_source,
         published=published,
         modified=modified,
         site_name=site_name,

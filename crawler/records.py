@@ -84,6 +84,7 @@ def build_record(item: ExtractedPage, keys: CaptureKeys, text: bytes | None) -> 
         "text": None if text is None else {
             "name": TEXT_NAME, "size": len(text), "sha256": sha256(text),
             "chars": len(text.decode("utf-8")),
+            "words": item.extraction.words if item.extraction else 0,
         },
         "problem": item.problem,
         **article_fields(extraction),
