@@ -155,9 +155,10 @@ def normalise_date(value: str | None) -> str | None:
     candidate = text.replace(" ", "T", 1) if re.match(r"^\d{4}-\d{2}-\d{2} \d", text) else text
     if re.match(r"^\d{4}-\d{2}-\d{2}$", candidate):
         try:
-            return datetime.fromisoformat(candidate).date().isoformat()
+            day = datetime.fromisoformat(candidate)
         except ValueError:
             return None
+        return day.date().isoformat() if 1990 <= day.year <= 2100 else None
     try:
         parsed = datetime.fromisoformat(candidate.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:

@@ -1,8 +1,10 @@
 """One result line per requested URL, as each finishes (the CLI's progress output).
 
 A result is one of:
-  archived  the capture is complete, with text
-  raw-only  the raw page is archived but no article text was found (flagged in meta.json)
+  archived  the capture is complete, with the article text
+  partial   archived with text, but flagged: not the whole article (a paywalled teaser)
+  raw-only  the raw page is archived but it has no article text (flagged in meta.json: not
+            HTML, no article, an index page, a consent wall, a bot challenge, a soft 404...)
   failed    nothing was archived for this URL
 """
 
@@ -19,7 +21,7 @@ from crawler.items import Capture
 class Result:
     url: str
     outcome: str
-    """"archived", "raw-only" or "failed"."""
+    """"archived", "partial", "raw-only" or "failed"."""
     error: str | None = None
     http_status: int | None = None
     final_url: str | None = None
@@ -36,7 +38,7 @@ class Result:
 def result_from_capture(capture: Capture) -> Result:
     return Result(
         url=capture.requested_url,
-        outcome="raw-only" if capture.problem else "archived",
+        outcome="archived" if not capture.problem else "partial" if capture.text_chars else "raw-only",
         error=capture.problem,
         http_status=capture.status,
         final_url=capture.url,
@@ -55,6 +57,8 @@ def format_line(result: Result) -> str:
     head = f"{result.outcome:<9} {result.url}{moved} [{result.http_status}]"
     if result.outcome == "raw-only":
         return f"{head} {result.error}; raw page stored at {result.location}"
+    if result.outcome == "partial":
+        return f"{head} {result.error}; {result.text_chars} chars -> {result.location}"
     title = f' "{result.title}"' if result.title else " (no title)"
     return f"{head}{title} {result.text_chars} chars -> {result.location}"
 
@@ -85,7 +89,7 @@ class Reporter:
             self.add(Result(url=url, outcome="failed", error=reason))
 
     def summary(self) -> str:
-        counts = {name: 0 for name in ("archived", "raw-only", "failed")}
+        counts = {name: 0 for name in ("archived", "partial", "raw-only", "failed")}
         for result in self.results:
             counts[result.outcome] += 1
         return ", ".join(f"{n} {name}" for name, n in counts.items())

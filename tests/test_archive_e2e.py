@@ -71,7 +71,7 @@ def test_archive_into_the_default_local_folder(cli: Any, site: Site, tmp_path: P
     records = [assert_complete_article(store, site, path) for path in ARTICLES]
     assert records[2]["authors"] == ["Amélie Durand", "José Pereira"] and records[2]["encoding"] == "cp1252"
     assert "Archiving 3 URL(s) into archive" in proc.stderr.decode()
-    assert "Done: 3 archived, 0 raw-only, 0 failed" in proc.stderr.decode()
+    assert "Done: 3 archived, 0 partial, 0 raw-only, 0 failed" in proc.stderr.decode()
 
 
 def test_bad_urls_fail_loudly_and_the_rest_is_archived(cli: Any, site: Site, tmp_path: Path) -> None:
@@ -241,4 +241,28 @@ def test_a_store_write_failure_is_reported_per_url(cli: Any, site: Site, tmp_pat
     [line] = lines(proc)
     assert line.startswith(f"failed    {site(path)}: not archived: cannot write {blocked.relative_to(tmp_path)}/")
     assert line.endswith(": Not a directory")
-    assert "Done: 0 archived, 0 raw-only, 1 failed" in proc.stderr.decode()
+    assert "Done: 0 archived, 0 partial, 0 raw-only, 1 failed" in proc.stderr.decode()
+
+
+def test_walls_teasers_and_index_pages_are_archived_raw_and_flagged(cli: Any, site: Site, tmp_path: Path) -> None:
+    pages = {
+        "/golden/paywall-teaser.html": ("partial", "paywalled: only the teaser was visible", "article", "paywalled"),
+        "/golden/consent-wall.html": ("raw-only", "consent wall: ", "other", "consent_wall"),
+        "/golden/bot-challenge.html": ("raw-only", "bot challenge: ", "other", "bot_challenge"),
+        "/golden/soft-404.html": ("raw-only", "soft 404: ", "other", "soft_404"),
+        "/golden/section-front.html": ("raw-only", "index page, not an article", "index", "free"),
+    }
+    proc = cli("archive", *(site(p) for p in pages))
+    assert proc.returncode == 1  # none of these is a complete article
+    out = {line.split()[1]: line for line in lines(proc)}
+    store = LocalDirStore(tmp_path / "archive")
+    for path, (outcome, reason, kind, access) in pages.items():
+        assert out[site(path)].startswith(f"{outcome} ") and reason in out[site(path)]
+        ref, record = only_capture(store, site(path))
+        assert read_raw(store, ref) == site.served_bytes(path)
+        assert (record["kind"], record["access"]) == (kind, access)
+        assert record["problem"].startswith(reason.split(":")[0]) and record["kind_reason"]
+        assert (record["text"] is None) == (outcome == "raw-only")
+    teaser = read_text(store, *only_capture(store, site("/golden/paywall-teaser.html")))
+    assert teaser is not None and "Subscribe now" not in teaser
+    assert "Done: 0 archived, 1 partial, 4 raw-only, 0 failed" in proc.stderr.decode()

@@ -132,6 +132,16 @@ def run(pages: list[tuple[str, str, str, str]], names: list[str], repeat: int) -
     return scores
 
 
+def report_pages(mine: dict[str, tuple[float, float, float]], base: dict[str, tuple[float, float, float]],
+                 baseline: str, worst: int) -> None:
+    deltas = sorted((page_f1(mine[k]) - page_f1(base[k]), k) for k in mine)
+    print(f"per-page F1 vs {baseline}: {sum(d > 0.005 for d, _ in deltas)} better, "
+          f"{sum(d < -0.005 for d, _ in deltas)} worse, worst delta {deltas[0][0]:+.3f}")
+    for delta, key in deltas[:worst]:
+        if delta < -0.005:
+            print(f"  {delta:+.3f}  {key[:16]}  F1 {page_f1(mine[key]):.3f} vs {page_f1(base[key]):.3f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DATA, help=f"pages + ground-truth.json (default: {DATA})")
@@ -151,14 +161,9 @@ def main(argv: list[str] | None = None) -> int:
         ratio = f"{s['ms_median'] / base_ms:>14.2f}x" if base_ms else ""
         print(f"{name:<18} {s['precision']:>9.4f} {s['recall']:>7.4f} {s['f1']:>7.4f} "
               f"{s['ms_median']:>15.1f} {s['ms_mean']:>7.1f} {ratio}")
-    if "newsarchive" in scores and "trafilatura" in scores and args.worst:
-        mine, base = scores["newsarchive"].counts, scores["trafilatura"].counts
-        deltas = sorted((page_f1(mine[k]) - page_f1(base[k]), k) for k in mine)
-        print(f"per-page F1 vs trafilatura: {sum(d > 0.005 for d, _ in deltas)} better, "
-              f"{sum(d < -0.005 for d, _ in deltas)} worse, worst delta {deltas[0][0]:+.3f}")
-        for delta, key in deltas[: args.worst]:
-            if delta < -0.005:
-                print(f"  {delta:+.3f}  {key[:16]}  F1 {page_f1(mine[key]):.3f} vs {page_f1(base[key]):.3f}")
+    for baseline in ("trafilatura", "trafilatura-prec"):
+        if "newsarchive" in scores and baseline in scores:
+            report_pages(scores["newsarchive"].counts, scores[baseline].counts, baseline, args.worst)
     if args.json:
         args.json.write_text(json.dumps(summaries, indent=2))
     return 0
