@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 from dataclasses import dataclass
 from typing import Any
 
-from crawler.keys import META_NAME, RAW_NAME, TEXT_NAME, is_capture_id, url_prefix
-from crawler.storage import Store, StoreError
+from crawler.keys import META_NAME, RAW_NAME, TEXT_NAME, is_capture_id, pointer_key, url_prefix
+from crawler.storage import ObjectNotFound, Store, StoreError
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,8 +26,12 @@ class CaptureRef:
 
 
 def list_captures(store: Store, url: str) -> list[CaptureRef]:
-    """The complete captures of `url` (those with meta.json), newest first."""
-    base = url_prefix(url)
+    """The complete captures of the article `url` names (those with meta.json), newest first.
+
+    `url` may be any URL the article was reached by: its pointer says where the captures are.
+    """
+    pointer = read_pointer(store, url)
+    base = pointer["prefix"] if pointer else url_prefix(url)
     complete: set[str] = set()
     for key in store.list(base):
         capture_id, _, name = key[len(base):].partition("/")
@@ -58,3 +65,16 @@ def read_raw(store: Store, ref: CaptureRef) -> bytes:
         return gzip.decompress(store.get(key))
     except (OSError, EOFError) as exc:
         raise StoreError(f"{store.location(key)}: corrupt gzip data ({exc})") from exc
+
+
+def read_pointer(store: Store, url: str) -> dict[str, Any] | None:
+    """The latest.json pointer filed for `url` (any URL the article was reached by), or None."""
+    key = pointer_key(url)
+    try:
+        data = json.loads(store.get(key))
+    except ObjectNotFound:
+        return None
+    except ValueError:
+        logger.warning("Ignoring unreadable pointer %s", store.location(key))
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("prefix"), str) else None

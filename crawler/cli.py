@@ -129,6 +129,7 @@ def cmd_archive(args: argparse.Namespace) -> int:
     if not urls:
         raise CLIError("no URLs given (pass URLs as arguments or with --input FILE)")
     settings = build_settings(args)
+    settings.set("ARCHIVE_SKIP_UNCHANGED", False, priority="cmdline")  # asked for: always captured
     return run_archive(urls, settings, _open_store(settings), as_json=args.json)
 
 

@@ -7,6 +7,7 @@ Capture      -> what was written to the store: the pipeline's final item.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -27,6 +28,11 @@ class FetchedPage:
     """When the response arrived, timezone-aware UTC."""
     redirect_urls: tuple[str, ...] = ()
     """URLs passed through before `url`, in order (empty without redirects)."""
+    site: str | None = None
+    """The configured site this page was crawled for (None for one-off archiving)."""
+    discovery: Mapping[str, str] | None = field(default=None, compare=False)
+    """How the URL was found: via (feed, sitemap, section, manual), source URL, and the
+    date, title or lastmod the feed or sitemap gave as evidence."""
 
     def __repr__(self) -> str:  # Scrapy logs items: never dump the body
         return f"FetchedPage(url={self.url!r}, status={self.status}, {len(self.body)} bytes)"
@@ -107,7 +113,14 @@ class Capture:
     title: str | None
     text_chars: int
     problem: str | None = None
-    """Set when only the raw page could be archived (no text): the capture is flagged."""
+    """Set when the capture is flagged (no text, not an article, a wall, a teaser)."""
+    change: str = "new"
+    """new (first capture of the article), changed (text differs from the previous capture),
+    unchanged (same text as the previous capture: nothing new was written) or recaptured
+    (archived again on request although the text is the same)."""
+    kind: str | None = None
+    access: str | None = None
+    site: str | None = None
     record: dict[str, object] = field(default_factory=dict, compare=False)
     """The metadata record written as meta.json."""
 

@@ -5,11 +5,16 @@ Layout, relative to the store's root or prefix::
     {host}/{url_hash}/{capture_id}/raw.gz      the response body, gzip-compressed
     {host}/{url_hash}/{capture_id}/text.txt    the clean article text (absent if none)
     {host}/{url_hash}/{capture_id}/meta.json   the metadata record, written last
+    {host}/{url_hash}/latest.json              pointer to the article's newest capture
 
-* ``host``: the requested URL's host, lowercased, IDNA-encoded, ``_port`` appended
-  for a non-default port; only ``[a-z0-9.-_]`` survive.
-* ``url_hash``: first 32 hex digits of the SHA-256 of the canonical requested URL
-  (crawler.urls.canonical_url), so every capture of one URL shares one prefix.
+* ``host``: the URL's host, lowercased, IDNA-encoded, ``_port`` appended for a non-default
+  port; only ``[a-z0-9.-_]`` survive.
+* ``url_hash``: first 32 hex digits of the SHA-256 of the normalised URL
+  (crawler.urls.normalise_url: no tracking parameters, fragment or AMP suffix).
+  Captures are filed under the article's identity URL (its believable rel=canonical, else
+  the final URL); every other URL it was reached by (requested, redirected-from) gets a
+  ``latest.json`` of its own pointing at the same captures, so a lookup by any of them is
+  one GET, never a listing.
 * ``capture_id``: the fetch time in UTC, ``YYYYMMDDTHHMMSSffffffZ``: sorting the ids
   sorts the captures by time.
 """
@@ -22,9 +27,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from crawler.urls import canonical_url
+from crawler.urls import canonical_url, normalise_url
 
 RAW_NAME = "raw.gz"
+POINTER_NAME = "latest.json"
 TEXT_NAME = "text.txt"
 META_NAME = "meta.json"
 
@@ -53,8 +59,13 @@ def host_part(url: str) -> str:
 
 def url_prefix(url: str) -> str:
     """The prefix shared by every capture of `url`, ending in "/"."""
-    digest = hashlib.sha256(canonical_url(url).encode("utf-8")).hexdigest()[:32]
+    digest = hashlib.sha256(normalise_url(url).encode("utf-8")).hexdigest()[:32]
     return f"{host_part(url)}/{digest}/"
+
+
+def pointer_key(url: str) -> str:
+    """Where the pointer to `url`'s newest capture lives."""
+    return url_prefix(url) + POINTER_NAME
 
 
 def capture_id(fetched_at: datetime) -> str:

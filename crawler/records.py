@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC
+from typing import Any
 
 from crawler import __version__
 from crawler.decoding import media_type
@@ -62,13 +63,19 @@ def article_fields(extraction: Extraction | None) -> dict[str, object]:
     }
 
 
-def build_record(item: ExtractedPage, keys: CaptureKeys, text: bytes | None) -> dict[str, object]:
-    """The metadata record (meta.json) of a capture."""
+def build_record(item: ExtractedPage, keys: CaptureKeys, text: bytes | None, *, identity: str | None = None,
+                 previous: Mapping[str, Any] | None = None) -> dict[str, object]:
+    """The metadata record (meta.json) of a capture.
+
+    `identity` is the URL the article is filed under; `previous` the pointer to its newest
+    earlier capture, if any (so a changed article links back to the version before).
+    """
     page, extraction = item.page, item.extraction
     capture_id = keys.prefix.rstrip("/").rsplit("/", 1)[-1]
     return {
         "schema_version": SCHEMA_VERSION,
         "capture_id": capture_id,
+        "identity_url": identity or page.url,
         "requested_url": page.requested_url,
         "url": page.url,
         "redirect_urls": list(page.redirect_urls),
@@ -87,6 +94,12 @@ def build_record(item: ExtractedPage, keys: CaptureKeys, text: bytes | None) -> 
             "words": item.extraction.words if item.extraction else 0,
         },
         "problem": item.problem,
+        "previous_capture": None if previous is None else {
+            "capture_id": previous.get("capture_id"), "prefix": previous.get("prefix"),
+            "text_sha256": previous.get("text_sha256"),
+        },
+        "site": page.site,
+        "discovery": dict(page.discovery) if page.discovery else None,
         **article_fields(extraction),
         "extractor": {
             "name": "newsarchive",
@@ -98,7 +111,7 @@ def build_record(item: ExtractedPage, keys: CaptureKeys, text: bytes | None) -> 
 
 
 def render_objects(
-    item: ExtractedPage, keys: CaptureKeys
+    item: ExtractedPage, keys: CaptureKeys, *, identity: str | None = None, previous: Mapping[str, Any] | None = None,
 ) -> tuple[list[StoredObject], dict[str, object]]:
     """The capture's objects in write order (raw, text if any, meta.json last) and its record."""
     page = item.page
@@ -113,10 +126,38 @@ def render_objects(
     ]
     if text is not None:
         objects.append(StoredObject(keys.text, text, TEXT_CONTENT_TYPE))
-    record = build_record(item, keys, text)
+    record = build_record(item, keys, text, identity=identity, previous=previous)
     meta = json.dumps(record, ensure_ascii=False, indent=2, sort_keys=False).encode("utf-8")
     objects.append(StoredObject(keys.meta, meta + b"\n", META_CONTENT_TYPE))
     return objects, record
+
+
+def content_digests(item: ExtractedPage) -> tuple[str, str | None]:
+    """sha256 of the raw body and of the text (None without text): what "unchanged" compares."""
+    text = item.extraction.text if item.extraction and item.extraction.text else None
+    return sha256(item.page.body), (sha256(text.encode("utf-8")) if text is not None else None)
+
+
+def render_pointer(record: Mapping[str, Any], capture_prefix: str, checked_at: str | None = None) -> bytes:
+    """latest.json: the newest capture of an article and what a later run needs to decide
+    whether to fetch it again (conditional-GET validators, publication date, digests)."""
+    headers = record.get("headers") or {}
+    pointer = {
+        "url": record.get("identity_url"),
+        "prefix": capture_prefix.rsplit("/", 2)[0] + "/",
+        "capture_id": record.get("capture_id"),
+        "fetched_at": record.get("fetched_at"),
+        "checked_at": checked_at or record.get("fetched_at"),
+        "published": record.get("published"),
+        "modified": record.get("modified"),
+        "etag": (headers.get("etag") or [None])[0],
+        "last_modified": (headers.get("last-modified") or [None])[0],
+        "raw_sha256": (record.get("raw") or {}).get("sha256"),
+        "text_sha256": (record.get("text") or {}).get("sha256") if record.get("text") else None,
+        "kind": record.get("kind"),
+        "access": record.get("access"),
+    }
+    return json.dumps(pointer, ensure_ascii=False, indent=1).encode("utf-8") + b"\n"
 
 
 def _ascii(value: str) -> str:

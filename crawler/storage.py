@@ -38,7 +38,15 @@ class ObjectNotFound(StoreError):
 class Store(Protocol):
     def put(self, key: str, data: bytes, *, content_type: str, metadata: Mapping[str, str]) -> None: ...
 
+    def put_if_absent(self, key: str, data: bytes, *, content_type: str) -> bool:
+        """Create `key` only if it does not exist yet (atomically); False if it existed."""
+        ...
+
     def get(self, key: str) -> bytes: ...
+
+    def delete(self, key: str) -> None:
+        """Remove `key`; no error if it is already gone."""
+        ...
 
     def exists(self, key: str) -> bool: ...
 
@@ -89,6 +97,33 @@ class LocalDirStore:
         finally:
             if tmp_name is not None:
                 Path(tmp_name).unlink(missing_ok=True)
+
+    def put_if_absent(self, key: str, data: bytes, *, content_type: str) -> bool:
+        path = self._path(key)
+        tmp_name = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.link(tmp_name, path)  # fails if `path` exists: create-if-absent, complete or not at all
+            return True
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        finally:
+            if tmp_name is not None:
+                Path(tmp_name).unlink(missing_ok=True)
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot delete {path}: {exc.strerror or exc}") from exc
 
     def get(self, key: str) -> bytes:
         path = self._path(key)
@@ -189,6 +224,32 @@ class S3Store:
             )
         except (BotoCoreError, ClientError) as exc:
             raise self._error("write", key, exc) from exc
+
+    def put_if_absent(self, key: str, data: bytes, *, content_type: str) -> bool:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type,
+                                   IfNoneMatch="*")
+            return True
+        except ClientError as exc:
+            cause = _describe(exc)
+            if cause.startswith(("PreconditionFailed", "412", "ConditionalRequestConflict", "409")):
+                return False
+            if cause.startswith(("NotImplemented", "501")):
+                raise StoreError(f"cannot create {self.location(key)}: this S3 server does not support "
+                                 "conditional writes (If-None-Match: *)") from exc
+            raise self._error("write", key, exc) from exc
+        except BotoCoreError as exc:
+            raise self._error("write", key, exc) from exc
+
+    def delete(self, key: str) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+        except (BotoCoreError, ClientError) as exc:
+            raise self._error("delete", key, exc) from exc
 
     def get(self, key: str) -> bytes:
         from botocore.exceptions import BotoCoreError, ClientError

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
+import re
+from functools import lru_cache
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url
 
@@ -54,3 +57,53 @@ def canonical_url(url: str) -> str:
         netloc = f"{userinfo}@{host}" if userinfo else host
         canonical = urlunsplit(parts._replace(netloc=netloc))
     return canonical
+
+
+# Query parameters that only say where a click came from: never part of an article's identity.
+TRACKING_PARAMS = frozenset({
+    "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid", "ttclid", "li_fat_id",
+    "mc_cid", "mc_eid", "igshid", "_ga", "_gl", "_hsenc", "_hsmi", "cmpid", "ocid", "icid", "ncid", "sr_share",
+    "ref_src", "ref_url", "s_cid", "at_medium", "at_campaign", "at_custom1", "spm", "smid", "smtyp", "share",
+    "xtor", "__twitter_impression", "amp", "outputtype",
+})
+TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hsa_", "oly_", "vero_")
+_AMP_PATH = re.compile(r"(?<=/)amp/?$|\.amp(?=\.html?$)", re.IGNORECASE)
+
+
+def normalise_url(url: str) -> str:
+    """The canonical form without tracking parameters, fragment or AMP markers.
+
+    Two URLs of one story that differ only in utm_*/fbclid/... parameters, parameter order,
+    host case, default port, fragment or an AMP suffix normalise to the same string.
+    """
+    parts = urlsplit(url.strip())
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+             if k.lower() not in TRACKING_PARAMS and not k.lower().startswith(TRACKING_PREFIXES)]
+    path = _AMP_PATH.sub("", parts.path) or "/"
+    return canonical_url(urlunsplit(parts._replace(path=path, query=urlencode(query), fragment="")))
+
+
+@lru_cache(maxsize=1)
+def _domain_parser() -> Any:
+    import tldextract
+
+    # The public-suffix snapshot shipped with tldextract: never fetched over the network.
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+def site_of(url: str) -> str:
+    """The registrable domain of `url` ("bbc.co.uk" for "www.bbc.co.uk"), or its host."""
+    host = (urlsplit(url).hostname or "").lower()
+    parsed = _domain_parser()(host)
+    return str(parsed.top_domain_under_public_suffix or host)
+
+
+def article_identity(url: str, canonical: str | None = None) -> str:
+    """Which URL names this article: the page's rel=canonical when it is believable (same site,
+    and not the home page for a page that is not), else the URL itself; normalised."""
+    if canonical:
+        canonical_path = urlsplit(canonical).path.strip("/")
+        own_path = urlsplit(url).path.strip("/")
+        if site_of(canonical) == site_of(url) and (canonical_path or not own_path):
+            return normalise_url(canonical)
+    return normalise_url(url)

@@ -1,36 +1,60 @@
 """ArchivePipeline: write each page's capture (raw body, text, meta.json last) to the store.
 
+Captures are filed under the article's identity URL (crawler.urls.article_identity); a
+latest.json pointer at the identity and at every other URL the page was reached by records
+the newest capture. With ARCHIVE_SKIP_UNCHANGED (scheduled crawls), a page whose text is the
+same as the newest capture's writes no new capture: only the pointer's check time moves.
+
 Blocking store calls (boto3, file writes) run in worker threads via asyncio.to_thread,
-never on the reactor thread. Raw and text are written concurrently; meta.json only
-after both succeeded, so its presence marks a complete capture.
+never on the reactor thread. Raw and text are written concurrently; meta.json only after
+both succeeded, so its presence marks a complete capture; the pointers come last.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+from collections import defaultdict
+from datetime import UTC
 from typing import Any, Self
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from scrapy.statscollectors import StatsCollector
 
+from crawler.captures import read_pointer
 from crawler.items import Capture, ExtractedPage, FetchedPage
-from crawler.keys import capture_keys
-from crawler.records import StoredObject, render_objects
+from crawler.keys import capture_keys, pointer_key
+from crawler.records import StoredObject, content_digests, render_objects, render_pointer
 from crawler.storage import Store, StoreError, store_from_settings
+from crawler.urls import article_identity, normalise_url
 
 logger = logging.getLogger(__name__)
 
 
+def _identity(item: ExtractedPage) -> str:
+    canonical = item.extraction.canonical_url if item.extraction else None
+    return article_identity(item.page.url, canonical)
+
+
+def _aliases(page: FetchedPage, identity: str) -> list[str]:
+    """Other URLs this page was reached by, normalised, each once."""
+    urls = {normalise_url(u) for u in (page.requested_url, page.url, *page.redirect_urls)}
+    return sorted(urls - {normalise_url(identity)})
+
+
 class ArchivePipeline:
-    def __init__(self, store: Store, stats: StatsCollector | None = None) -> None:
+    def __init__(self, store: Store, stats: StatsCollector | None = None, *, skip_unchanged: bool = False) -> None:
         self.store = store
         self.stats = stats
+        self.skip_unchanged = skip_unchanged
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(store_from_settings(crawler.settings), crawler.stats)
+        return cls(store_from_settings(crawler.settings), crawler.stats,
+                   skip_unchanged=crawler.settings.getbool("ARCHIVE_SKIP_UNCHANGED", True))
 
     async def open_spider(self) -> None:
         await asyncio.to_thread(self.store.check)
@@ -39,6 +63,9 @@ class ArchivePipeline:
         await asyncio.to_thread(
             self.store.put, obj.key, obj.data, content_type=obj.content_type, metadata=obj.metadata
         )
+
+    async def _put_pointers(self, urls: list[str], data: bytes) -> None:
+        await asyncio.gather(*(self._put(StoredObject(pointer_key(u), data, "application/json")) for u in urls))
 
     def _inc(self, name: str, count: int = 1) -> None:
         if self.stats is not None:
@@ -49,30 +76,67 @@ class ArchivePipeline:
             item = ExtractedPage(item, None, "not extracted (ExtractPipeline disabled)")
         if not isinstance(item, ExtractedPage):
             return item
+        identity = _identity(item)
+        async with self._locks[identity]:  # one article, one writer at a time in this process
+            try:
+                return await self._archive(item, identity)
+            except StoreError as exc:
+                self._inc("archive/failed")
+                raise DropItem(f"{item.page.requested_url}: not archived: {exc}") from exc
+            finally:
+                self._locks.pop(identity, None)
+
+    async def _archive(self, item: ExtractedPage, identity: str) -> Capture:
         page = item.page
-        keys = capture_keys(page.requested_url, page.fetched_at)
-        objects, record = render_objects(item, keys)
-        try:
-            await asyncio.gather(*(self._put(obj) for obj in objects[:-1]))
-            await self._put(objects[-1])
-        except StoreError as exc:
-            self._inc("archive/failed")
-            raise DropItem(f"{page.requested_url}: not archived: {exc}") from exc
+        previous = await asyncio.to_thread(read_pointer, self.store, identity)
+        raw_sha, text_sha = content_digests(item)
+        same = previous is not None and (
+            previous.get("text_sha256") == text_sha if text_sha else previous.get("raw_sha256") == raw_sha)
+        if same and self.skip_unchanged and previous is not None:
+            return await self._note_unchanged(item, identity, previous)
+        keys = capture_keys(identity, page.fetched_at)
+        objects, record = render_objects(item, keys, identity=identity, previous=previous)
+        await asyncio.gather(*(self._put(obj) for obj in objects[:-1]))
+        await self._put(objects[-1])
+        await self._put_pointers([identity, *_aliases(page, identity)], render_pointer(record, keys.prefix))
+        change = "new" if previous is None else "recaptured" if same else "changed"
         self._inc("archive/stored")
+        self._inc(f"archive/{change}")
         self._inc("archive/bytes", sum(len(obj.data) for obj in objects))
         if item.problem:
-            self._inc("archive/raw_only")
+            self._inc("archive/flagged")
         location = self.store.location(keys.prefix)
-        logger.info("Archived %s -> %s", page.requested_url, location)
-        text = item.extraction.text if item.extraction else ""
+        logger.info("Archived %s (%s) -> %s", page.requested_url, change, location)
+        return self._capture(item, str(record["capture_id"]), location, change, record)
+
+    async def _note_unchanged(self, item: ExtractedPage, identity: str, previous: dict[str, Any]) -> Capture:
+        """Same text as the newest capture: write nothing but the pointer's check time and validators."""
+        page = item.page
+        updated = {**previous, "checked_at": page.fetched_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+                   "etag": page.header("ETag") or previous.get("etag"),
+                   "last_modified": page.header("Last-Modified") or previous.get("last_modified")}
+        data = json.dumps(updated, ensure_ascii=False, indent=1).encode("utf-8") + b"\n"
+        await self._put_pointers([identity, *_aliases(page, identity)], data)
+        self._inc("archive/unchanged")
+        location = self.store.location(f"{previous['prefix']}{previous.get('capture_id')}/")
+        return self._capture(item, str(previous.get("capture_id")), location, "unchanged", {})
+
+    @staticmethod
+    def _capture(item: ExtractedPage, capture_id: str, location: str, change: str,
+                 record: dict[str, object]) -> Capture:
+        page, extraction = item.page, item.extraction
         return Capture(
             requested_url=page.requested_url,
             url=page.url,
-            capture_id=str(record["capture_id"]),
+            capture_id=capture_id,
             location=location,
             status=page.status,
-            title=item.extraction.title if item.extraction else None,
-            text_chars=len(text),
+            title=extraction.title if extraction else None,
+            text_chars=len(extraction.text) if extraction else 0,
             problem=item.problem,
+            change=change,
+            kind=extraction.kind if extraction else None,
+            access=extraction.access if extraction else None,
+            site=page.site,
             record=record,
         )

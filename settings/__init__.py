@@ -13,6 +13,9 @@ from settings.env import overrides_from_env as _overrides_from_env
 ARCHIVE_URI = "archive"
 # "auto", "path" (MinIO, Ceph and most self-hosted servers) or "virtual".
 ARCHIVE_S3_ADDRESSING_STYLE = "auto"
+# A page whose text equals its newest capture's writes no new capture (scheduled crawls).
+# `newsarchive archive` turns this off: a capture asked for by a person is always written.
+ARCHIVE_SKIP_UNCHANGED = True
 # Scrapy's own names; None lets boto3 use its standard chain (env, config file, role).
 AWS_ENDPOINT_URL = None
 AWS_REGION_NAME = None

@@ -34,6 +34,14 @@ def exercise(store: Any) -> None:
     assert list(store.list("z/")) == []
     with pytest.raises(ObjectNotFound, match=r"nope\.txt"):
         store.get("a/b/nope.txt")
+    assert store.put_if_absent("locks/job.lock", b"first", content_type="application/json")
+    assert not store.put_if_absent("locks/job.lock", b"second", content_type="application/json")
+    assert store.get("locks/job.lock") == b"first"
+    store.delete("locks/job.lock")
+    store.delete("locks/job.lock")  # already gone: no error
+    assert not store.exists("locks/job.lock")
+    assert store.put_if_absent("locks/job.lock", b"third", content_type="application/json")
+    store.delete("locks/job.lock")
     for unsafe in ("../escape", "/abs", "a/../../x", "a//b"):
         with pytest.raises(StoreError, match="unsafe key"):
             store.put(unsafe, b"x", content_type="text/plain", metadata={})

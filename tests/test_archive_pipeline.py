@@ -1,0 +1,74 @@
+"""ArchivePipeline on a local store, in-process: identity, pointers, unchanged and changed articles."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from crawler.captures import list_captures, read_pointer, read_record, read_text
+from crawler.extraction import extract_page
+from crawler.items import Capture, FetchedPage
+from crawler.storage import LocalDirStore
+from pipelines.archive import ArchivePipeline
+from tests.conftest import SITE_ROOT
+
+ARTICLE = (SITE_ROOT / "news/2026/02/ukraine-strikes-missile-factory.html").read_bytes()
+CANONICAL = "https://harbor-gazette.example/news/2026/02/ukraine-strikes-missile-factory"
+T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+
+def fetched(url: str, body: bytes = ARTICLE, at: datetime = T0, requested: str | None = None) -> FetchedPage:
+    return FetchedPage(requested_url=requested or url, url=url, status=200,
+                       headers=(("Content-Type", "text/html"), ("ETag", f'"{at.hour}"')), body=body, fetched_at=at)
+
+
+def archive(pipeline: ArchivePipeline, page: FetchedPage) -> Capture:
+    result = asyncio.run(pipeline.process_item(extract_page(page)))
+    assert isinstance(result, Capture)
+    return result
+
+
+def capture_dirs(root: Path) -> list[Path]:
+    return sorted(p.parent for p in root.rglob("meta.json"))
+
+
+def test_unchanged_changed_and_aliases(tmp_path: Path) -> None:
+    store = LocalDirStore(tmp_path)
+    pipeline = ArchivePipeline(store, skip_unchanged=True)
+    tracked = f"{CANONICAL}?utm_source=newsletter&fbclid=abc"
+
+    first = archive(pipeline, fetched(tracked))
+    assert first.change == "new"
+    assert read_record(store, list_captures(store, CANONICAL)[0])["identity_url"] == CANONICAL
+
+    again = archive(pipeline, fetched(CANONICAL, at=T0 + timedelta(hours=1)))
+    assert again.change == "unchanged" and again.capture_id == first.capture_id
+    assert len(capture_dirs(tmp_path)) == 1  # nothing new written
+    pointer = read_pointer(store, CANONICAL)
+    assert pointer is not None and pointer["checked_at"].startswith("2026-11-23T09:00") and pointer["etag"] == '"9"'
+
+    edited = ARTICLE.replace(b"The overnight attack marks", b"The overnight attack, confirmed on Monday, marks")
+    changed = archive(pipeline, fetched(CANONICAL, body=edited, at=T0 + timedelta(hours=2)))
+    assert changed.change == "changed"
+    refs = list_captures(store, tracked)  # the tracking URL normalises to the canonical one
+    assert [r.capture_id for r in refs] == [changed.capture_id, first.capture_id]
+    newest = read_record(store, refs[0])
+    assert newest["previous_capture"]["capture_id"] == first.capture_id
+    assert "confirmed on Monday" in (read_text(store, refs[0], newest) or "")
+
+
+def test_a_page_reached_by_another_url_is_found_by_either(tmp_path: Path) -> None:
+    store = LocalDirStore(tmp_path)
+    pipeline = ArchivePipeline(store, skip_unchanged=True)
+    short = "https://hgz.example/s/abc123"  # a redirecting short link: another site, another URL
+    archive(pipeline, fetched(CANONICAL, requested=short))
+    by_short, by_canonical = list_captures(store, short), list_captures(store, CANONICAL)
+    assert len(by_short) == 1 and by_short == by_canonical
+
+
+def test_archiving_on_request_always_writes_a_capture(tmp_path: Path) -> None:
+    pipeline = ArchivePipeline(LocalDirStore(tmp_path), skip_unchanged=False)
+    assert archive(pipeline, fetched(CANONICAL)).change == "new"
+    assert archive(pipeline, fetched(CANONICAL, at=T0 + timedelta(minutes=5))).change == "recaptured"
+    assert len(capture_dirs(tmp_path)) == 2
