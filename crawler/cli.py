@@ -1,6 +1,7 @@
 """The `newsarchive` command (also `python -m crawler`): a thin layer over the library.
 
     newsarchive archive URL [URL ...] [--store URI] [--json]
+    newsarchive crawl --sites sites.toml [SITE ...] [--store URI] [--job NAME]
     newsarchive show URL [--store URI] [--raw | --json | --list] [--capture ID]
     newsarchive extract PAGE.html [--url URL] [--json]
 
@@ -65,6 +66,20 @@ def build_parser() -> argparse.ArgumentParser:
                          metavar="NAME=VALUE", help="override a Scrapy/newsarchive setting (repeatable)")
     archive.add_argument("-v", "--verbose", action="count", default=0,
                          help="show the crawl log: -v warnings, -vv info, -vvv debug")
+
+    crawl = commands.add_parser("crawl", parents=[store], help="a scheduled crawl of the sites in a sites file",
+                                description="Discover articles from feeds, sitemaps and section pages; archive "
+                                            "what is new or changed; write a run manifest; print the summary.")
+    crawl.add_argument("--sites", required=True, metavar="FILE", help="the sites file (TOML, [[site]] tables)")
+    crawl.add_argument("names", nargs="*", metavar="SITE", help="only these sites (default: all)")
+    crawl.add_argument("--job", help="the job's name, for its lock and run folder (default: crawl-<file>[-SITE...])")
+    crawl.add_argument("--max-minutes", type=float, help="stop the run after this many minutes")
+    crawl.add_argument("--max-items", type=int, help="stop the run after this many captures")
+    crawl.add_argument("--json", action="store_true", help="print the summary as JSON")
+    crawl.add_argument("-s", "--set", dest="settings", action="append", default=[], type=_setting_pair,
+                       metavar="NAME=VALUE", help="override a Scrapy/newsarchive setting (repeatable)")
+    crawl.add_argument("-v", "--verbose", action="count", default=0,
+                       help="show the crawl log: -v warnings, -vv info, -vvv debug")
 
     show = commands.add_parser("show", parents=[store], help="read a URL's captures back",
                                description="List a URL's captures (newest first) and print the newest text.")
@@ -133,6 +148,25 @@ def cmd_archive(args: argparse.Namespace) -> int:
     return run_archive(urls, settings, _open_store(settings), as_json=args.json)
 
 
+def cmd_crawl(args: argparse.Namespace) -> int:
+    from crawler.run import run_crawl
+    from crawler.sites import SiteConfigError, load_sites
+    from crawler.spiders.sites import default_job
+
+    try:
+        sites = load_sites(Path(args.sites), args.names)
+    except SiteConfigError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 2
+    settings = build_settings(args)
+    if args.max_minutes:
+        settings.set("CLOSESPIDER_TIMEOUT", args.max_minutes * 60, priority="cmdline")
+    if args.max_items:
+        settings.set("CLOSESPIDER_ITEMCOUNT", args.max_items, priority="cmdline")
+    job = args.job or default_job(args.sites, args.names)
+    return run_crawl(sites, settings, _open_store(settings), job=job, as_json=args.json)
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     from crawler.captures import list_captures, read_raw, read_record, read_text
 
@@ -198,7 +232,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"archive": cmd_archive, "show": cmd_show, "extract": cmd_extract}
+COMMANDS = {"archive": cmd_archive, "crawl": cmd_crawl, "show": cmd_show, "extract": cmd_extract}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -5,6 +5,7 @@ One process runs one crawl: Twisted's reactor cannot be restarted.
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from typing import Any, TextIO
@@ -79,3 +80,36 @@ def run_archive(
     reporter.finish()
     err.write(f"Done: {reporter.summary()}\n")
     return reporter.exit_code
+
+
+EXIT_LOCKED = 75  # EX_TEMPFAIL: another run of the job holds the lock; try again later
+
+
+def run_crawl(sites: list[Any], settings: Any, store: Store, *, job: str, as_json: bool = False,
+              out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """One scheduled-crawl run of `sites`; print the summary; return the exit code."""
+    from crawler.runs import format_summary, new_run_id
+    from crawler.spiders.sites import SitesSpider
+
+    out, err = out or sys.stdout, err or sys.stderr
+    store.check()
+    run_id = new_run_id()
+    err.write(f"Crawl {job} run {run_id}: {len(sites)} site(s) into {store.location('')}\n")
+    err.flush()
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler(SitesSpider)
+    process.crawl(crawler, sites=sites, job=job, run_id=run_id)
+    process.start()
+    locked_out = getattr(crawler.spider, "locked_out", None)
+    if locked_out:
+        err.write(f"Error: {locked_out}\n")
+        return EXIT_LOCKED
+    manifest = next((ext for ext in crawler.extensions.middlewares if hasattr(ext, "summary")), None)
+    summary = getattr(manifest, "summary", None)
+    if summary is None:
+        err.write("Error: the run ended without a summary (see the log with -v)\n")
+        return 1
+    out.write((json.dumps(summary, ensure_ascii=False) if as_json else format_summary(summary)) + "\n")
+    err.write(f"Manifest: {store.location(f'runs/{job}/{run_id}/')}\n")
+    failed = [name for name, site in summary["sites"].items() if site["status"] == "failed"]
+    return 1 if failed else 0

@@ -54,6 +54,13 @@ DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
 RETRY_TIMES = 2
 TELNETCONSOLE_ENABLED = False
 
+# --- Scheduled crawls ------------------------------------------------------------------
+# A lock older than this (its run died) is taken over by the next run.
+CRAWL_LOCK_TTL_HOURS = 6
+# Run manifests are written in parts of this many lines: memory stays bounded.
+MANIFEST_PART_LINES = 1000
+EXTENSIONS = {"pipelines.manifest.RunManifest": 500}
+
 # --- Pipelines --------------------------------------------------------------------------
 ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 300,

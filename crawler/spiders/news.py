@@ -38,7 +38,8 @@ logger = logging.getLogger(__name__)
 _MAXSIZE = re.compile(r"larger than download max size \((\d+)\)")
 
 
-def page_from_response(response: Response, requested_url: str) -> FetchedPage:
+def page_from_response(response: Response, requested_url: str, *, site: str | None = None,
+                       discovery: dict[str, str] | None = None) -> FetchedPage:
     """Everything we keep of a response, nothing parsed."""
     headers = tuple(
         (name.decode("latin-1"), value.decode("latin-1"))
@@ -54,6 +55,8 @@ def page_from_response(response: Response, requested_url: str) -> FetchedPage:
         body=response.body,
         fetched_at=datetime.now(UTC),
         redirect_urls=tuple(redirects),
+        site=site,
+        discovery=discovery,
     )
 
 
@@ -115,7 +118,7 @@ class NewsSpider(scrapy.Spider):
         self.report_failure(url, describe_failure(failure.value) if failure.value else "unknown error")
 
     def report_failure(self, url: str, reason: str) -> None:
-        logger.error("Failed %s: %s", url, reason)
+        logger.warning("Failed %s: %s", url, reason)
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value("archive/failed")
         self.crawler.signals.send_catch_log(signals.fetch_failed, url=url, reason=reason)

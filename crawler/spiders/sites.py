@@ -1,0 +1,243 @@
+"""SitesSpider: a scheduled crawl of the sites in a sites file, fetching only what is new or may
+have changed.
+
+    newsarchive crawl --sites sites.toml [SITE ...]
+    scrapy crawl sites -a sites_file=sites.toml [-a only=a,b] [-a job=NAME]
+
+Discovery: each site's robots.txt (for Sitemap: lines), feeds, sitemaps (indexes followed,
+recursively) and start pages (their feed links, article links, and section pages up to
+max_depth). Every discovered URL is normalised (crawler.urls.normalise_url) and decided once
+per run against the article's pointer in the store (crawler.decisions.decide): new URLs are
+fetched; known ones only when they may have changed, conditionally. The spider yields
+FetchedPage items; the same pipelines as `newsarchive archive` store them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import scrapy
+from scrapy.http import Request, Response, TextResponse
+from twisted.python.failure import Failure
+
+from crawler import signals
+from crawler.captures import read_pointer
+from crawler.decisions import decide
+from crawler.discovery import Candidate, feed_links, page_links, parse_feed, parse_sitemap, sitemaps_in_robots
+from crawler.items import FetchedPage
+from crawler.locks import JobLock, LockHeld, acquire
+from crawler.runs import new_run_id
+from crawler.sites import SiteConfig, load_sites
+from crawler.spiders.news import describe_failure, page_from_response
+from crawler.storage import Store, store_from_settings
+from crawler.urls import normalise_url
+
+logger = logging.getLogger(__name__)
+
+LOOKUP_BATCH = 32
+MAX_SECTIONS_PER_PAGE = 50
+
+
+def default_job(sites_file: str | None, names: Iterable[str]) -> str:
+    stem = Path(sites_file).stem if sites_file else "sites"
+    return "crawl-" + stem + "".join(f"-{n}" for n in sorted(names))
+
+
+class SitesSpider(scrapy.Spider):
+    name = "sites"
+
+    def __init__(self, sites: list[SiteConfig] | None = None, sites_file: str | None = None,
+                 only: str | Iterable[str] | None = None, job: str | None = None, run_id: str | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        names = only.split(",") if isinstance(only, str) else list(only or [])
+        if sites is None:
+            if not sites_file:
+                raise ValueError("SitesSpider needs sites=[...] or -a sites_file=PATH")
+            sites = load_sites(Path(sites_file), [n for n in names if n])
+        self.sites = {site.name: site for site in sites}
+        self.job = job or default_job(sites_file, names)
+        self.run_id = run_id or new_run_id()
+        self.store: Store | None = None
+        self.lock: JobLock | None = None
+        self.locked_out: str | None = None
+        self._decided: set[str] = set()
+        self._sources: set[str] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SitesSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.store = store_from_settings(crawler.settings)
+        return spider
+
+    # --- the run's lock -----------------------------------------------------------------
+
+    def _lock_ttl(self) -> timedelta:
+        hours = self.settings.getfloat("CRAWL_LOCK_TTL_HOURS", 6.0)
+        timeout = self.settings.getfloat("CLOSESPIDER_TIMEOUT", 0)
+        return timedelta(hours=max(hours, 2 * timeout / 3600))
+
+    async def _take_lock(self) -> bool:
+        assert self.store is not None
+        try:
+            self.lock = await asyncio.to_thread(acquire, self.store, self.job, self.run_id, self._lock_ttl())
+        except LockHeld as exc:
+            self.locked_out = str(exc)
+            logger.error("%s", exc)
+            return False
+        return True
+
+    def release_lock(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
+
+    # --- discovery ----------------------------------------------------------------------
+
+    def _source(self, url: str, site: SiteConfig, role: str, callback: Any, **meta: Any) -> Request | None:
+        key = normalise_url(url)
+        if key in self._sources:
+            return None
+        self._sources.add(key)
+        return Request(url, callback=callback, errback=self.source_failed, dont_filter=True,
+                       meta={"site": site.name, "role": role, **meta})
+
+    async def start(self) -> AsyncIterator[Any]:
+        if not await self._take_lock():
+            return
+        for site in self.sites.values():
+            hosts = {f"{p.scheme}://{p.netloc}" for p in map(urlsplit, (*site.start_urls, *site.feeds, *site.sitemaps))}
+            requests = [self._source(f"{h}/robots.txt", site, "robots", self.parse_robots,
+                                     dont_obey_robotstxt=True, handle_httpstatus_list=[404, 410])
+                        for h in sorted(hosts)]
+            requests += [self._source(u, site, "feed", self.parse_feed) for u in site.feeds]
+            requests += [self._source(u, site, "sitemap", self.parse_sitemap) for u in site.sitemaps]
+            requests += [self._source(u, site, "page", self.parse_page, section_depth=0) for u in site.start_urls]
+            for request in requests:
+                if request is not None:
+                    yield request
+
+    def _read(self, response: Response, note: str = "") -> None:
+        site, role = response.meta["site"], response.meta["role"]
+        self.crawler.signals.send_catch_log(signals.url_decided, url=response.url, site=site, decision="read",
+                                            reason=note or f"HTTP {response.status}", role=role, extra=None)
+
+    async def parse_robots(self, response: Response) -> AsyncIterator[Any]:
+        site = self.sites[response.meta["site"]]
+        found = sitemaps_in_robots(response.body, response.url) if response.status == 200 else []
+        self._read(response, f"{len(found)} sitemap(s) listed")
+        for url in found:
+            if site.allows(url):
+                request = self._source(url, site, "sitemap", self.parse_sitemap)
+                if request is not None:
+                    yield request
+
+    async def parse_feed(self, response: Response) -> AsyncIterator[Any]:
+        try:
+            candidates = parse_feed(response.body, response.url)
+        except ValueError as exc:
+            self._source_error(response.request, str(exc))
+            return
+        self._read(response, f"{len(candidates)} entries")
+        async for request in self.consider(self.sites[response.meta["site"]], candidates):
+            yield request
+
+    async def parse_sitemap(self, response: Response) -> AsyncIterator[Any]:
+        site = self.sites[response.meta["site"]]
+        try:
+            children, candidates = parse_sitemap(response.body, response.url)
+        except ValueError as exc:
+            self._source_error(response.request, str(exc))
+            return
+        self._read(response, f"{len(children)} sitemaps, {len(candidates)} URLs")
+        for url in children:
+            request = self._source(url, site, "sitemap", self.parse_sitemap) if site.allows(url) else None
+            if request is not None:
+                yield request
+        async for request in self.consider(site, candidates):
+            yield request
+
+    async def parse_page(self, response: Response) -> AsyncIterator[Any]:
+        site, depth = self.sites[response.meta["site"]], response.meta.get("section_depth", 0)
+        if not isinstance(response, TextResponse):
+            self._source_error(response.request, "not an HTML page")
+            return
+        candidates, sections = page_links(response.text, response.url, site)
+        self._read(response, f"{len(candidates)} article links, {len(sections)} other links")
+        if depth == 0:
+            for url in feed_links(response.text, response.url):
+                request = self._source(url, site, "feed", self.parse_feed) if site.allows(url) else None
+                if request is not None:
+                    yield request
+        async for request in self.consider(site, candidates):
+            yield request
+        if depth < site.max_depth:
+            for url in sections[:MAX_SECTIONS_PER_PAGE]:
+                request = self._source(url, site, "page", self.parse_page, section_depth=depth + 1)
+                if request is not None:
+                    yield request
+
+    def _source_error(self, request: Request | None, reason: str) -> None:
+        if request is None:
+            return
+        logger.warning("Cannot use %s %s: %s", request.meta.get("role"), request.url, reason)
+        self.crawler.signals.send_catch_log(signals.fetch_failed, url=request.url, reason=reason,
+                                            site=request.meta.get("site"), role=request.meta.get("role"))
+
+    def source_failed(self, failure: Failure) -> None:
+        request = getattr(failure, "request", None)
+        self._source_error(request, describe_failure(failure.value) if failure.value else "unknown error")
+
+    # --- articles -----------------------------------------------------------------------
+
+    async def consider(self, site: SiteConfig, candidates: list[Candidate]) -> AsyncIterator[Request]:
+        """Decide, once per run, which candidates to fetch; look their pointers up in batches."""
+        fresh = []
+        for candidate in candidates:
+            url = normalise_url(candidate.url)
+            if url not in self._decided and site.allows(url) and (
+                    site.article_pattern is None or site.article_pattern.search(url)):
+                self._decided.add(url)
+                fresh.append((url, candidate))
+        assert self.store is not None
+        now = datetime.now(UTC)
+        for start in range(0, len(fresh), LOOKUP_BATCH):
+            batch = fresh[start:start + LOOKUP_BATCH]
+            pointers = await asyncio.gather(*(asyncio.to_thread(read_pointer, self.store, url) for url, _ in batch))
+            for (url, candidate), pointer in zip(batch, pointers, strict=True):
+                decision = decide(candidate, pointer, site, now)
+                if not decision.fetch:
+                    self.crawler.signals.send_catch_log(signals.url_decided, url=url, site=site.name,
+                                                        decision="skipped", reason=decision.reason, role="article",
+                                                        extra=None)
+                    continue
+                yield Request(url, callback=self.parse_article, errback=self.article_failed, headers=decision.headers,
+                              dont_filter=True, meta={"site": site.name, "role": "article", "decision": decision.reason,
+                                                      "discovery": candidate.evidence(), "requested_url": url,
+                                                      "handle_httpstatus_list": [304]})
+
+    def parse_article(self, response: Response) -> Iterable[FetchedPage]:
+        meta = response.meta
+        if response.status == 304:
+            self.crawler.signals.send_catch_log(signals.url_decided, url=meta["requested_url"], site=meta["site"],
+                                                decision="unchanged", reason="not modified (HTTP 304)",
+                                                role="article", extra=None)
+            return
+        yield page_from_response(response, meta["requested_url"], site=meta["site"],
+                                 discovery={**meta["discovery"], "decision": meta["decision"]})
+
+    def article_failed(self, failure: Failure) -> None:
+        request = getattr(failure, "request", None)
+        if request is None:
+            return
+        reason = describe_failure(failure.value) if failure.value else "unknown error"
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value("archive/failed")
+        self.crawler.signals.send_catch_log(signals.fetch_failed, url=request.meta.get("requested_url", request.url),
+                                            reason=reason, site=request.meta.get("site"), role="article")

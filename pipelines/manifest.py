@@ -1,0 +1,117 @@
+"""RunManifest: the crawl run's manifest and summary, written to the store (a Scrapy extension).
+
+Active only for spiders that run jobs (they have `job` and `run_id`, like SitesSpider):
+    runs/{job}/{run_id}/manifest-00001.jsonl ...   one JSON line per URL decided
+    runs/{job}/{run_id}/summary.json                per-site counts, written at the end
+Manifest parts are written every MANIFEST_PART_LINES lines, so a long run's memory stays
+bounded and a killed run leaves what it had decided. At the end the spider's job lock is
+released, after the summary is safely stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any, Self
+
+from scrapy import signals as scrapy_signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+
+from crawler import signals
+from crawler.items import Capture, ExtractedPage, FetchedPage
+from crawler.runs import RunReport
+from crawler.storage import Store, StoreError, store_from_settings
+
+logger = logging.getLogger(__name__)
+
+
+def _page(item: Any) -> FetchedPage | None:
+    if isinstance(item, ExtractedPage):
+        return item.page
+    return item if isinstance(item, FetchedPage) else None
+
+
+class RunManifest:
+    def __init__(self, store: Store, part_lines: int = 1000) -> None:
+        self.store = store
+        self.part_lines = part_lines
+        self.report: RunReport | None = None
+        self.summary: dict[str, Any] | None = None
+        self._parts = 0
+        self._prefix = ""
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        if not crawler.settings.getbool("MANIFEST_ENABLED", True):
+            raise NotConfigured
+        extension = cls(store_from_settings(crawler.settings), crawler.settings.getint("MANIFEST_PART_LINES", 1000))
+        connect = crawler.signals.connect
+        connect(extension.spider_opened, scrapy_signals.spider_opened)
+        connect(extension.spider_closed, scrapy_signals.spider_closed)
+        connect(extension.item_scraped, scrapy_signals.item_scraped)
+        connect(extension.item_dropped, scrapy_signals.item_dropped)
+        connect(extension.fetch_failed, signals.fetch_failed)
+        connect(extension.url_decided, signals.url_decided)
+        return extension
+
+    def spider_opened(self, spider: Any) -> None:
+        if getattr(spider, "job", None) and getattr(spider, "run_id", None):
+            self.report = RunReport(spider.job, spider.run_id, getattr(spider, "sites", {}))
+            self._prefix = f"runs/{spider.job}/{spider.run_id}/"
+
+    def _add(self, entry: dict[str, Any]) -> None:
+        if self.report is None:
+            return
+        self.report.add(entry)
+        if len(self.report._pending) >= self.part_lines:
+            self._write_part(self.report.take_lines())
+
+    def _write_part(self, lines: list[str]) -> None:
+        if not lines:
+            return
+        self._parts += 1
+        key = f"{self._prefix}manifest-{self._parts:05d}.jsonl"
+        try:  # small and rare (every part_lines URLs): written in place, not worth a thread hop
+            self.store.put(key, ("\n".join(lines) + "\n").encode("utf-8"), content_type="application/x-ndjson",
+                           metadata={})
+        except StoreError as exc:
+            logger.error("Run manifest part not written: %s", exc)
+
+    def item_scraped(self, item: Any, **_: Any) -> None:
+        if isinstance(item, Capture):
+            decision = "unchanged" if item.change == "unchanged" else "captured"
+            self._add({"url": item.requested_url, "site": item.site, "role": "article", "decision": decision,
+                       "change": item.change, "kind": item.kind, "access": item.access, "reason": item.problem,
+                       "capture": item.location})
+
+    def item_dropped(self, item: Any, exception: BaseException, **_: Any) -> None:
+        page = _page(item)
+        if page is not None:
+            self._add({"url": page.requested_url, "site": page.site, "role": "article", "decision": "failed",
+                       "reason": str(exception)})
+
+    def fetch_failed(self, url: str, reason: str, site: str | None = None, role: str | None = None,
+                     **_: Any) -> None:
+        decision = "skipped" if reason.startswith("forbidden by robots.txt") else "failed"
+        self._add({"url": url, "site": site, "role": role or "article", "decision": decision, "reason": reason})
+
+    def url_decided(self, url: str, site: str, decision: str, reason: str, role: str, **_: Any) -> None:
+        self._add({"url": url, "site": site, "role": role, "decision": decision, "reason": reason})
+
+    async def spider_closed(self, spider: Any, reason: str) -> None:
+        if self.report is None:
+            return
+        report, prefix = self.report, self._prefix
+        self.summary = report.summary(reason)
+        await asyncio.to_thread(self._write_part, report.take_lines())
+        data = json.dumps(self.summary, indent=2, ensure_ascii=False).encode("utf-8")
+        try:
+            await asyncio.to_thread(self.store.put, f"{prefix}summary.json", data,
+                                    content_type="application/json", metadata={})
+        except StoreError as exc:
+            logger.error("Run summary not written: %s", exc)
+        release = getattr(spider, "release_lock", None)
+        if release is not None:
+            await asyncio.to_thread(release)

@@ -1,0 +1,123 @@
+"""Scheduled crawls end to end: the real `newsarchive crawl` on a generated local news site."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crawler.captures import list_captures, read_record
+from crawler.locks import lock_key
+from crawler.storage import LocalDirStore, S3Store
+from tests.newssite import NewsSite
+from tests.servers import Site, serve_site
+
+
+@pytest.fixture
+def news(tmp_path: Path) -> Iterator[tuple[NewsSite, Site]]:
+    root = tmp_path / "site"
+    root.mkdir()
+    with serve_site(root) as served:
+        site = NewsSite(root, served.url)
+        site.publish(1)
+        (tmp_path / "sites.toml").write_text(site.sites_toml())
+        yield site, served
+
+
+def summary_of(proc: subprocess.CompletedProcess[bytes]) -> dict[str, Any]:
+    summary: dict[str, Any] = json.loads(proc.stdout)
+    return summary["sites"]["harbor"]
+
+
+def article_requests(served: Site, since: int) -> list[str]:
+    return [p.split("?")[0] for p in served.requests[since:] if p.startswith("/news/")]
+
+
+def check_two_runs(cli: Any, news: tuple[NewsSite, Site], store: Any, store_args: list[str],
+                   env: dict[str, str] | None = None) -> None:
+    site, served = news
+    first = cli("crawl", "--sites", "sites.toml", "--json", *store_args, env=env)
+    assert first.returncode == 0, first.stderr.decode()
+    counts = summary_of(first)
+    # 32 articles: 31 stored as new articles, one paywalled teaser; nothing failed
+    assert (counts["new"], counts["paywalled"], counts["failed"], counts["changed"]) == (31, 1, 0, 0)
+    for article in site.articles:
+        refs = list_captures(store, served(article.path))
+        assert len(refs) == 1, article.path  # the ?utm_source= duplicates did not make second captures
+    assert len(set(article_requests(served, 0))) == len(article_requests(served, 0))  # each fetched once
+
+    site.publish(2)  # three new articles, one old article edited
+    before = len(served.requests)
+    second = cli("crawl", "--sites", "sites.toml", "--json", *store_args, env=env)
+    assert second.returncode == 0, second.stderr.decode()
+    counts = summary_of(second)
+    assert (counts["new"], counts["changed"], counts["failed"]) == (3, 1, 0)
+    assert counts["unchanged"] == 4  # the young articles, re-checked with If-Modified-Since: 304
+    assert counts["skipped"] == 32 - 4 - 1
+    fetched = set(article_requests(served, before))
+    expected = {a.path for a in site.added} | {site.articles[10].path} | {a.path for a in site.articles[:4]}
+    assert fetched == expected  # old unchanged articles were not fetched again
+    edited = list_captures(store, served(site.articles[10].path))
+    assert len(edited) == 2
+    newest, older = (read_record(store, ref) for ref in edited)
+    assert newest["previous_capture"]["capture_id"] == older["capture_id"]
+    assert newest["discovery"]["via"] in ("sitemap", "feed", "section")
+
+
+def test_two_runs_into_a_local_store(cli: Any, news: tuple[NewsSite, Site], tmp_path: Path) -> None:
+    check_two_runs(cli, news, LocalDirStore(tmp_path / "archive"), [])
+    runs = sorted((tmp_path / "archive" / "runs").glob("crawl-sites/*/summary.json"))
+    assert len(runs) == 2
+    manifest = [json.loads(line) for part in sorted(runs[1].parent.glob("manifest-*.jsonl"))
+                for line in part.read_text().splitlines()]
+    decisions = {(m["decision"], m.get("role")) for m in manifest}
+    assert {("captured", "article"), ("unchanged", "article"), ("skipped", "article"), ("read", "sitemap"),
+            ("read", "feed"), ("read", "page")} <= decisions
+    assert all(m["reason"] for m in manifest if m["decision"] in ("skipped", "failed"))
+    assert not (tmp_path / "archive" / lock_key("crawl-sites")).exists()  # released
+
+
+def test_two_runs_into_s3(cli: Any, news: tuple[NewsSite, Site], s3_server: Any, aws_env: dict[str, str],
+                          s3_client: Any, bucket: str) -> None:
+    env = {**aws_env, "AWS_ENDPOINT_URL": s3_server.endpoint_url, "NEWSARCHIVE_S3_ADDRESSING_STYLE": "path"}
+    check_two_runs(cli, news, S3Store(s3_client, bucket, "crawls"), ["--store", f"s3://{bucket}/crawls"], env)
+
+
+def test_a_second_run_while_one_runs_exits_at_once(cli: Any, news: tuple[NewsSite, Site], tmp_path: Path) -> None:
+    _, served = news
+    lock = tmp_path / "archive" / lock_key("crawl-sites")
+    lock.parent.mkdir(parents=True)
+    lock.write_text(json.dumps({"run_id": "other", "host": "box2", "pid": 7, "started_at": "2026-01-01T00:00:00",
+                                "expires_at": "2999-01-01T00:00:00+00:00"}))
+    before = len(served.requests)
+    proc = cli("crawl", "--sites", "sites.toml")
+    assert proc.returncode == 75
+    assert "job 'crawl-sites' is already running (run other on box2, pid 7" in proc.stderr.decode()
+    assert served.requests[before:] == []
+    assert json.loads(lock.read_text())["run_id"] == "other"  # someone else's lock is left alone
+
+
+def test_a_bad_sites_file_is_refused_before_any_request(cli: Any, news: tuple[NewsSite, Site], tmp_path: Path) -> None:
+    _, served = news
+    (tmp_path / "bad.toml").write_text('[[site]]\nname = "harbor"\nfeeds = ["not a url"]\n')
+    before = len(served.requests)
+    proc = cli("crawl", "--sites", "bad.toml")
+    assert proc.returncode == 2
+    assert proc.stderr.decode() == ("Error: bad.toml: site 'harbor': 'feeds': 'not a url': URL contains whitespace\n")
+    assert served.requests[before:] == []
+
+
+def test_a_site_whose_sources_all_fail_fails_the_run(cli: Any, news: tuple[NewsSite, Site], tmp_path: Path) -> None:
+    site, served = news
+    (tmp_path / "sites.toml").write_text(
+        site.sites_toml() + f'\n[[site]]\nname = "gone"\nfeeds = ["{served.url}/status/404"]\n'
+        f'sitemaps = ["{served.url}/status/500"]\n')
+    proc = cli("crawl", "--sites", "sites.toml", "-s", "RETRY_TIMES=0")
+    assert proc.returncode == 1
+    out = proc.stdout.decode()
+    assert "site 'gone' failed completely" in out and "HTTP 404 Not Found" in out
+    assert out.splitlines()[1].startswith("harbor") and out.splitlines()[1].endswith("ok")
