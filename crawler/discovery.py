@@ -79,8 +79,10 @@ def parse_feed(body: bytes, feed_url: str) -> list[Candidate]:
         if url:
             found.append(Candidate(
                 url=url, via="feed", source=feed_url,
-                published=_struct_time(entry.get("published_parsed")) or _struct_time(entry.get("updated_parsed")),
-                updated=_struct_time(entry.get("updated_parsed")),
+                # dict.get: FeedParserDict would map a missing updated_parsed to published_parsed
+                published=_struct_time(dict.get(entry, "published_parsed")) or _struct_time(
+                    dict.get(entry, "updated_parsed")),
+                updated=_struct_time(dict.get(entry, "updated_parsed")),
                 title=" ".join(str(entry.get("title", "")).split()) or None,
                 language=parsed.feed.get("language"),
             ))

@@ -86,6 +86,11 @@ class RunReport:
         if column:
             tally.counts[column] += 1
 
+    @property
+    def pending(self) -> int:
+        """Manifest lines collected and not yet taken."""
+        return len(self._pending)
+
     def take_lines(self) -> list[str]:
         """Manifest lines not yet written out."""
         lines, self._pending = self._pending, []

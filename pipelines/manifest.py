@@ -65,7 +65,7 @@ class RunManifest:
         if self.report is None:
             return
         self.report.add(entry)
-        if len(self.report._pending) >= self.part_lines:
+        if self.report.pending >= self.part_lines:
             self._write_part(self.report.take_lines())
 
     def _write_part(self, lines: list[str]) -> None:
