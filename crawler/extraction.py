@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, replace
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urljoin
 
@@ -252,5 +253,20 @@ def extract_page(page: FetchedPage, options: ExtractOptions | None = None) -> Ex
         return ExtractedPage(page, None, f"extractor error: {type(exc).__name__}: {exc}", encoding)
     if extraction is None:
         return ExtractedPage(page, None, "HTML could not be parsed", encoding)
-    judged, problem = judge(extraction, options.min_words)
+    judged, problem = judge(with_discovery_evidence(extraction, page.discovery), options.min_words)
     return ExtractedPage(page, judged, problem, encoding)
+
+
+def with_discovery_evidence(extraction: Extraction, discovery: Mapping[str, str] | None) -> Extraction:
+    """Fill what the page does not declare from what its feed or sitemap said about it."""
+    if not discovery:
+        return extraction
+    via = discovery.get("via", "discovery")
+    published = extraction.published or discovery.get("published")
+    return replace(
+        extraction,
+        title=extraction.title or discovery.get("title"),
+        language=extraction.language or discovery.get("language"),
+        published=published,
+        published_source=extraction.published_source or (via if published else None),
+    )

@@ -121,3 +121,13 @@ def test_a_site_whose_sources_all_fail_fails_the_run(cli: Any, news: tuple[NewsS
     out = proc.stdout.decode()
     assert "site 'gone' failed completely" in out and "HTTP 404 Not Found" in out
     assert out.splitlines()[1].startswith("harbor") and out.splitlines()[1].endswith("ok")
+
+
+def test_a_run_can_be_bounded_by_item_count(cli: Any, news: tuple[NewsSite, Site], tmp_path: Path) -> None:
+    proc = cli("crawl", "--sites", "sites.toml", "--max-items", "3", "--json")
+    assert proc.returncode == 0, proc.stderr.decode()
+    summary = json.loads(proc.stdout)
+    assert summary["finish_reason"] == "closespider_itemcount"
+    captured = sum(summary["sites"]["harbor"][k] for k in ("new", "changed", "paywalled", "not_article"))
+    assert 3 <= captured < 32  # stopped early (requests already in flight still finish)
+    assert not (tmp_path / "archive" / lock_key("crawl-sites")).exists()

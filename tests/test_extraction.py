@@ -111,3 +111,20 @@ def test_extract_returns_none_only_for_unparseable_input() -> None:
     assert extract("") is None
     result = extract("<html><body><p>short</p></body></html>")
     assert result is not None and result.text == "short"
+
+
+def test_feed_and_sitemap_evidence_fills_what_the_page_does_not_say() -> None:
+    bare = b"<html><body><article>" + b"<p>" + b"Plain words about the harbour and its ferries. " * 10 + b"</p>" * 3 + \
+        b"</article></body></html>"
+    plain = page("gallery.html", "text/html", bare)
+    crawled = FetchedPage(**{**{f: getattr(plain, f) for f in plain.__slots__},
+                             "discovery": {"via": "sitemap", "published": "2026-11-20T08:00:00+01:00",
+                                           "title": "Ferries return", "language": "de"}})
+    ex = extract_page(crawled).extraction
+    assert ex is not None
+    assert (ex.published, ex.published_source, ex.title, ex.language) == (
+        "2026-11-20T08:00:00+01:00", "sitemap", "Ferries return", "de")
+    declared = extract_page(FetchedPage(**{**{f: getattr(crawled, f) for f in crawled.__slots__},
+                                           "body": (SITE / "news/2026/02/ukraine-strikes-missile-factory.html")
+                                           .read_bytes()})).extraction
+    assert declared is not None and declared.published_source == "json-ld"  # the page's own word wins
