@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, replace
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urljoin
 
