@@ -80,17 +80,27 @@ class LocalDirStore:
         parts = [p for p in _check_key(key) if p]
         return self.root.joinpath(*parts)
 
-    def put(self, key: str, data: bytes, *, content_type: str, metadata: Mapping[str, str]) -> None:
-        path = self._path(key)
-        tmp_name = None
+    @staticmethod
+    def _write_temp(path: Path, data: bytes) -> str:
+        """Write `data` to a fresh temporary file beside `path`, flushed to disk; return its name."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.replace(tmp_name, path)
+        except BaseException:  # disk full, interrupted: leave no partial temp file behind
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
+        return tmp_name
+
+    def put(self, key: str, data: bytes, *, content_type: str, metadata: Mapping[str, str]) -> None:
+        path = self._path(key)
+        tmp_name = None
+        try:
+            tmp_name = self._write_temp(path, data)
+            os.replace(tmp_name, path)  # readers see the old file or the new one, never half of it
             tmp_name = None
         except OSError as exc:
             raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
@@ -102,12 +112,7 @@ class LocalDirStore:
         path = self._path(key)
         tmp_name = None
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
+            tmp_name = self._write_temp(path, data)
             os.link(tmp_name, path)  # fails if `path` exists: create-if-absent, complete or not at all
             return True
         except FileExistsError:
