@@ -101,8 +101,8 @@ class RunManifest:
         self._add({"url": url, "site": site, "role": role, "decision": decision, "reason": reason})
 
     async def spider_closed(self, spider: Any, reason: str) -> None:
-        if self.report is None:
-            return
+        if self.report is None or getattr(spider, "locked_out", None):
+            return  # a run that never started (another holds the lock) leaves nothing behind
         report, prefix = self.report, self._prefix
         self.summary = report.summary(reason)
         await asyncio.to_thread(self._write_part, report.take_lines())

@@ -99,6 +99,7 @@ def test_a_second_run_while_one_runs_exits_at_once(cli: Any, news: tuple[NewsSit
     assert "job 'crawl-sites' is already running (run other on box2, pid 7" in proc.stderr.decode()
     assert served.requests[before:] == []
     assert json.loads(lock.read_text())["run_id"] == "other"  # someone else's lock is left alone
+    assert not (tmp_path / "archive" / "runs").exists()  # a run that never started leaves no record
 
 
 def test_a_bad_sites_file_is_refused_before_any_request(cli: Any, news: tuple[NewsSite, Site], tmp_path: Path) -> None:
