@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from crawler.keys import META_NAME, RAW_NAME, TEXT_NAME, is_capture_id, pointer_key, url_prefix
+from crawler.records import render_pointer
 from crawler.storage import ObjectNotFound, Store, StoreError
 
 logger = logging.getLogger(__name__)
@@ -78,3 +79,22 @@ def read_pointer(store: Store, url: str) -> dict[str, Any] | None:
         logger.warning("Ignoring unreadable pointer %s", store.location(key))
         return None
     return data if isinstance(data, dict) and isinstance(data.get("prefix"), str) else None
+
+
+def recover_pointer(store: Store, url: str) -> dict[str, Any] | None:
+    """Rebuild the pointer of an article whose pointer is missing but whose captures exist.
+
+    A run killed between writing a capture's meta.json and its pointer leaves exactly that;
+    without this, the next run would take the article for new and capture it twice. Costs one
+    listing of the article's own folder, and only for URLs without a pointer.
+    """
+    base = url_prefix(url)
+    complete = sorted({key[len(base):].split("/", 1)[0] for key in store.list(base)
+                       if key.endswith("/" + META_NAME) and is_capture_id(key[len(base):].split("/", 1)[0])},
+                      reverse=True)
+    if not complete:
+        return None
+    ref = CaptureRef(complete[0], f"{base}{complete[0]}/")
+    pointer: dict[str, Any] = json.loads(render_pointer(read_record(store, ref), ref.prefix))
+    logger.info("Recovered the missing pointer of %s from capture %s", url, ref.capture_id)
+    return pointer

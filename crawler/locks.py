@@ -2,7 +2,9 @@
 
 The lock is an object created with a conditional write (If-None-Match: * on S3, an atomic
 link on a local folder), so of two runs starting together exactly one wins. It records who
-holds it and until when; a lock past its expiry (its holder died) is taken over.
+holds it and until when. It is taken over when it is past its expiry (its holder died
+somewhere), or at once when its holder was a process on this machine that no longer exists
+(killed with SIGKILL, out of memory).
 """
 
 from __future__ import annotations
@@ -39,6 +41,20 @@ class JobLock:
             self.store.delete(self.key)
 
 
+def _holder_is_dead(held: dict[str, object]) -> bool:
+    """The lock was taken on this machine by a process that no longer exists (killed, crashed)."""
+    pid = held.get("pid")
+    if held.get("host") != socket.gethostname() or not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, someone else's
+        return False
+    return False
+
+
 def lock_key(job: str) -> str:
     return f"locks/{_JOB.sub('_', job).strip('._') or 'job'}.json"
 
@@ -61,7 +77,7 @@ def acquire(store: Store, job: str, run_id: str, ttl: timedelta, now: datetime |
         except ValueError:
             held = {}
         expires = held.get("expires_at")
-        if expires and datetime.fromisoformat(expires) < now:
+        if (expires and datetime.fromisoformat(expires) < now) or _holder_is_dead(held):
             store.delete(key)  # its holder died: take over (a racing taker loses the create above)
             continue
         raise LockHeld(f"job {job!r} is already running (run {held.get('run_id', '?')} on "

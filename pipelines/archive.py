@@ -23,7 +23,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from scrapy.statscollectors import StatsCollector
 
-from crawler.captures import read_pointer
+from crawler.captures import read_pointer, recover_pointer
 from crawler.items import Capture, ExtractedPage, FetchedPage
 from crawler.keys import capture_keys, pointer_key
 from crawler.records import StoredObject, content_digests, render_objects, render_pointer
@@ -88,7 +88,8 @@ class ArchivePipeline:
 
     async def _archive(self, item: ExtractedPage, identity: str) -> Capture:
         page = item.page
-        previous = await asyncio.to_thread(read_pointer, self.store, identity)
+        previous = await asyncio.to_thread(read_pointer, self.store, identity) or await asyncio.to_thread(
+            recover_pointer, self.store, identity)
         raw_sha, text_sha = content_digests(item)
         same = previous is not None and (
             previous.get("text_sha256") == text_sha if text_sha else previous.get("raw_sha256") == raw_sha)

@@ -27,6 +27,8 @@ class Site:
     root: Path
     requests: list[str] = field(default_factory=list)
     """Paths requested so far, in order (query strings included)."""
+    delay: float = 0.0
+    """Seconds to wait before answering a request under /news/ (to make crawls slow)."""
 
     def __call__(self, path: str) -> str:
         return self.url + path
@@ -59,6 +61,8 @@ class SiteHandler(SimpleHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.site.requests.append(self.path)
+        if self.site.delay and self.path.startswith("/news/"):
+            time.sleep(self.site.delay)
         parts = urlsplit(self.path)
         query = parse_qs(parts.query)
         if parts.path == "/redirect":

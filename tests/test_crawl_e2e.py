@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
+import os
+import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +18,7 @@ import pytest
 from crawler.captures import list_captures, read_record
 from crawler.locks import lock_key
 from crawler.storage import LocalDirStore, S3Store
+from tests.conftest import newsarchive_command
 from tests.newssite import NewsSite
 from tests.servers import Site, serve_site
 
@@ -132,3 +138,34 @@ def test_a_run_can_be_bounded_by_item_count(cli: Any, news: tuple[NewsSite, Site
     captured = sum(summary["sites"]["harbor"][k] for k in ("new", "changed", "paywalled", "not_article"))
     assert 3 <= captured < 32  # stopped early (requests already in flight still finish)
     assert not (tmp_path / "archive" / lock_key("crawl-sites")).exists()
+
+
+def test_a_killed_run_is_finished_by_the_next_without_loss_or_duplicates(
+        news: tuple[NewsSite, Site], tmp_path: Path) -> None:
+    site, served = news
+    served.delay = 0.15  # slow enough to be killed halfway
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSARCHIVE_", "AWS_"))}
+    run = subprocess.Popen([newsarchive_command(), "crawl", "--sites", "sites.toml"], cwd=tmp_path, env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    archive = tmp_path / "archive"
+    deadline = time.monotonic() + 60
+    while len(list(archive.rglob("meta.json"))) < 8:
+        assert run.poll() is None and time.monotonic() < deadline, "the run ended before it could be killed"
+        time.sleep(0.05)
+    run.send_signal(signal.SIGKILL)
+    run.wait()
+    assert (archive / lock_key("crawl-sites")).exists()  # the dead run's lock is still there
+    partial = len(list(archive.rglob("meta.json")))
+    assert partial < 32
+
+    served.delay = 0
+    again = subprocess.run([newsarchive_command(), "crawl", "--sites", "sites.toml", "--json"], cwd=tmp_path,
+                           env=env, capture_output=True, timeout=120)
+    assert again.returncode == 0, again.stderr.decode()  # the dead holder's lock was taken over
+    store = LocalDirStore(archive)
+    for article in site.articles:
+        refs = list_captures(store, served(article.path))
+        assert len(refs) == 1, f"{article.path}: {len(refs)} captures"
+        record = read_record(store, refs[0])
+        raw = (archive / refs[0].prefix / "raw.gz").read_bytes()
+        assert hashlib.sha256(gzip.decompress(raw)).hexdigest() == record["raw"]["sha256"]
