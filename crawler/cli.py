@@ -90,6 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--json", action="store_true", help="print the metadata record")
     mode.add_argument("--list", action="store_true", help="only list the captures")
 
+    spool = commands.add_parser("spool", parents=[store], help="captures waiting for an unreachable store",
+                                description="Captures the store could not take wait in a local spool; each run "
+                                            "replays it first. 'status' lists it, 'flush' replays it now.")
+    spool.add_argument("action", choices=("status", "flush"))
+    spool.add_argument("-s", "--set", dest="settings", action="append", default=[], type=_setting_pair,
+                       metavar="NAME=VALUE", help="override a setting (e.g. ARCHIVE_SPOOL_DIR)")
+
     extract = commands.add_parser("extract", help="extract text from a saved page (no fetch, no store)")
     extract.add_argument("file", metavar="PAGE", help="an HTML file ('-' reads stdin)")
     extract.add_argument("--url", help="the page's URL (helps resolve links and metadata)")
@@ -167,6 +174,27 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     return run_crawl(sites, settings, _open_store(settings), job=job, as_json=args.json)
 
 
+def cmd_spool(args: argparse.Namespace) -> int:
+    from crawler.spool import Spool, default_spool_root, spool_dir
+
+    settings = build_settings(args)
+    store = _open_store(settings)
+    spool = Spool(spool_dir(Path(settings.get("ARCHIVE_SPOOL_DIR") or default_spool_root()), store))
+    entries = spool.entries()
+    if args.action == "status":
+        print(f"{len(entries)} capture(s) waiting in {spool.path} for {store.location('')}")
+        for entry in entries:
+            info = json.loads((entry / "entry.json").read_text(encoding="utf-8"))
+            print(f"  {info.get('capture_id')}  {info.get('url')}  ({info.get('reason')})")
+        return 0
+    store.check()
+    result = spool.flush(store)
+    print(f"{result.written} capture(s) written to {store.location('')}, {result.remaining} left in {spool.path}")
+    if result.error:
+        raise CLIError(f"the store failed again: {result.error}")
+    return 0
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     from crawler.captures import list_captures, read_raw, read_record, read_text
 
@@ -232,7 +260,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"archive": cmd_archive, "crawl": cmd_crawl, "show": cmd_show, "extract": cmd_extract}
+COMMANDS = {"archive": cmd_archive, "crawl": cmd_crawl, "spool": cmd_spool, "show": cmd_show,
+            "extract": cmd_extract}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -5,6 +5,8 @@ A result is one of:
   partial   archived with text, but flagged: not the whole article (a paywalled teaser)
   raw-only  the raw page is archived but it has no article text (flagged in meta.json: not
             HTML, no article, an index page, a consent wall, a bot challenge, a soft 404...)
+  spooled   fetched, but the store could not take it: kept in the local spool until the next
+            run or `newsarchive spool flush` writes it
   failed    nothing was archived for this URL
 """
 
@@ -21,7 +23,7 @@ from crawler.items import Capture
 class Result:
     url: str
     outcome: str
-    """"archived", "partial", "raw-only" or "failed"."""
+    """"archived", "partial", "raw-only", "spooled" or "failed"."""
     error: str | None = None
     http_status: int | None = None
     final_url: str | None = None
@@ -38,7 +40,8 @@ class Result:
 def result_from_capture(capture: Capture) -> Result:
     return Result(
         url=capture.requested_url,
-        outcome="archived" if not capture.problem else "partial" if capture.text_chars else "raw-only",
+        outcome="spooled" if capture.change == "spooled" else "archived" if not capture.problem
+        else "partial" if capture.text_chars else "raw-only",
         error=capture.problem,
         http_status=capture.status,
         final_url=capture.url,
@@ -55,6 +58,9 @@ def format_line(result: Result) -> str:
         return f"failed    {result.url}: {result.error}"
     moved = f" -> {result.final_url}" if result.final_url and result.final_url != result.url else ""
     head = f"{result.outcome:<9} {result.url}{moved} [{result.http_status}]"
+    if result.outcome == "spooled":
+        return (f"{head} the store is unreachable; kept in the local spool {result.location}"
+                " (the next run, or `newsarchive spool flush`, writes it)")
     if result.outcome == "raw-only":
         return f"{head} {result.error}; raw page stored at {result.location}"
     if result.outcome == "partial":
@@ -89,7 +95,7 @@ class Reporter:
             self.add(Result(url=url, outcome="failed", error=reason))
 
     def summary(self) -> str:
-        counts = {name: 0 for name in ("archived", "partial", "raw-only", "failed")}
+        counts = {name: 0 for name in ("archived", "partial", "raw-only", "spooled", "failed")}
         for result in self.results:
             counts[result.outcome] += 1
         return ", ".join(f"{n} {name}" for name, n in counts.items())

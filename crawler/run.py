@@ -112,4 +112,8 @@ def run_crawl(sites: list[Any], settings: Any, store: Store, *, job: str, as_jso
     out.write((json.dumps(summary, ensure_ascii=False) if as_json else format_summary(summary)) + "\n")
     err.write(f"Manifest: {store.location(f'runs/{job}/{run_id}/')}\n")
     failed = [name for name, site in summary["sites"].items() if site["status"] == "failed"]
-    return 1 if failed else 0
+    spooled = sum(site.get("spooled", 0) for site in summary["sites"].values())
+    if spooled:
+        err.write(f"Warning: {spooled} capture(s) kept in the local spool: the store was unreachable; "
+                  "the next run (or `newsarchive spool flush`) writes them\n")
+    return 1 if failed or spooled else 0

@@ -4,7 +4,7 @@ The manifest has one JSON line per URL decided: an article captured (new or chan
 unchanged, skipped (and why) or failed (and why), and each feed, sitemap or page the run
 read to discover them. The summary counts articles per site:
 
-    new, changed, unchanged, not_article, paywalled, blocked, failed, skipped
+    new, changed, unchanged, not_article, paywalled, blocked, failed, skipped, spooled
 
 and marks a site `failed` when none of its sources (feeds, sitemaps, start pages) could be
 read, so a scheduler can alert.
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-COUNTS = ("new", "changed", "unchanged", "not_article", "paywalled", "blocked", "failed", "skipped")
+COUNTS = ("new", "changed", "unchanged", "not_article", "paywalled", "blocked", "failed", "skipped", "spooled")
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -40,7 +40,7 @@ def category(entry: dict[str, Any]) -> str | None:
         if entry.get("kind") != "article":
             return "not_article"
         return "changed" if entry.get("change") == "changed" else "new"
-    if decision in ("unchanged", "skipped", "failed"):
+    if decision in ("unchanged", "skipped", "failed", "spooled"):
         return str(decision)
     return None
 

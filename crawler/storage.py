@@ -169,6 +169,7 @@ def make_s3_client(
     region: str | None = None,
     addressing_style: str = "auto",
     max_pool_connections: int = 16,
+    max_attempts: int = 4,
 ) -> Any:
     """A boto3 S3 client. None for endpoint/region means boto3's own configuration decides."""
     import boto3
@@ -179,7 +180,7 @@ def make_s3_client(
     s3_options: Any = {"addressing_style": addressing_style}
     config = Config(
         s3=s3_options,
-        retries={"mode": "standard", "max_attempts": 4},
+        retries={"mode": "standard", "max_attempts": max_attempts},
         connect_timeout=10,
         read_timeout=60,
         max_pool_connections=max_pool_connections,
@@ -328,6 +329,7 @@ def open_store(
     endpoint_url: str | None = None,
     region: str | None = None,
     addressing_style: str = "auto",
+    max_attempts: int = 4,
 ) -> Store:
     """The store a URI names: a local path, file:///path, or s3://bucket[/prefix]."""
     parts = urlsplit(uri)
@@ -341,7 +343,8 @@ def open_store(
     if scheme == "s3":
         if not parts.netloc:
             raise ValueError(f"S3 URI needs a bucket: s3://BUCKET[/PREFIX], not {uri!r}")
-        client = make_s3_client(endpoint_url=endpoint_url, region=region, addressing_style=addressing_style)
+        client = make_s3_client(endpoint_url=endpoint_url, region=region, addressing_style=addressing_style,
+                                max_attempts=max_attempts)
         return S3Store(client, parts.netloc, unquote(parts.path))
     supported = ", ".join(f"{s}://" for s in SUPPORTED_SCHEMES if s) + " or a local path"
     raise ValueError(f"unsupported store URI {uri!r}: use {supported}")
@@ -355,4 +358,5 @@ def store_from_settings(settings: Any) -> Store:
         endpoint_url=settings.get("AWS_ENDPOINT_URL") or None,
         region=settings.get("AWS_REGION_NAME") or None,
         addressing_style=settings.get("ARCHIVE_S3_ADDRESSING_STYLE") or "auto",
+        max_attempts=int(settings.get("ARCHIVE_S3_MAX_ATTEMPTS") or 4),
     )

@@ -5,6 +5,10 @@ latest.json pointer at the identity and at every other URL the page was reached 
 the newest capture. With ARCHIVE_SKIP_UNCHANGED (scheduled crawls), a page whose text is the
 same as the newest capture's writes no new capture: only the pointer's check time moves.
 
+When the store fails (after boto3's own retries), the capture goes to a durable local spool
+(crawler.spool) instead of being lost, and for ARCHIVE_STORE_COOLDOWN seconds the next ones go
+straight there; the spool is replayed when a run starts, or by `newsarchive spool flush`.
+
 Blocking store calls (boto3, file writes) run in worker threads via asyncio.to_thread,
 never on the reactor thread. Raw and text are written concurrently; meta.json only after
 both succeeded, so its presence marks a complete capture; the pointers come last.
@@ -15,8 +19,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections import defaultdict
 from datetime import UTC
+from pathlib import Path
 from typing import Any, Self
 
 from scrapy.crawler import Crawler
@@ -27,6 +33,7 @@ from crawler.captures import read_pointer, recover_pointer
 from crawler.items import Capture, ExtractedPage, FetchedPage
 from crawler.keys import capture_keys, pointer_key
 from crawler.records import StoredObject, content_digests, render_objects, render_pointer
+from crawler.spool import Spool, default_spool_root, spool_dir
 from crawler.storage import Store, StoreError, store_from_settings
 from crawler.urls import article_identity, normalise_url
 
@@ -45,19 +52,31 @@ def _aliases(page: FetchedPage, identity: str) -> list[str]:
 
 
 class ArchivePipeline:
-    def __init__(self, store: Store, stats: StatsCollector | None = None, *, skip_unchanged: bool = False) -> None:
+    def __init__(self, store: Store, stats: StatsCollector | None = None, *, skip_unchanged: bool = False,
+                 spool: Spool | None = None, cooldown: float = 30.0) -> None:
         self.store = store
         self.stats = stats
         self.skip_unchanged = skip_unchanged
+        self.spool = spool
+        self.cooldown = cooldown
+        self._down_until = 0.0
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(store_from_settings(crawler.settings), crawler.stats,
-                   skip_unchanged=crawler.settings.getbool("ARCHIVE_SKIP_UNCHANGED", True))
+        settings = crawler.settings
+        store = store_from_settings(settings)
+        root = Path(settings.get("ARCHIVE_SPOOL_DIR") or default_spool_root())
+        return cls(store, crawler.stats, skip_unchanged=settings.getbool("ARCHIVE_SKIP_UNCHANGED", True),
+                   spool=Spool(spool_dir(root, store)), cooldown=settings.getfloat("ARCHIVE_STORE_COOLDOWN", 30))
 
     async def open_spider(self) -> None:
         await asyncio.to_thread(self.store.check)
+        if self.spool is not None and len(self.spool):  # what an earlier run could not store, first
+            result = await asyncio.to_thread(self.spool.flush, self.store)
+            logger.warning("Spool %s: %d capture(s) written to the store, %d left%s", self.spool.path,
+                           result.written, result.remaining, f" ({result.error})" if result.error else "")
+            self._inc("spool/flushed", result.written)
 
     async def _put(self, obj: StoredObject) -> None:
         await asyncio.to_thread(
@@ -79,12 +98,40 @@ class ArchivePipeline:
         identity = _identity(item)
         async with self._locks[identity]:  # one article, one writer at a time in this process
             try:
+                if time.monotonic() < self._down_until:  # the store failed a moment ago: don't wait on it
+                    return await self._spool(item, identity, None, "the store was unreachable a moment ago")
                 return await self._archive(item, identity)
             except StoreError as exc:
-                self._inc("archive/failed")
-                raise DropItem(f"{item.page.requested_url}: not archived: {exc}") from exc
+                self._down_until = time.monotonic() + self.cooldown
+                return await self._spool(item, identity, None, str(exc))
             finally:
                 self._locks.pop(identity, None)
+
+    async def _spool(self, item: ExtractedPage, identity: str, previous: dict[str, Any] | None,
+                     reason: str) -> Capture:
+        """Keep the capture in the local spool: it reaches the store on the next run or flush."""
+        page = item.page
+        if self.spool is None:
+            self._inc("archive/failed")
+            raise DropItem(f"{page.requested_url}: not archived: {reason}")
+        keys = capture_keys(identity, page.fetched_at)
+        objects, record = render_objects(item, keys, identity=identity, previous=previous)
+        pointer = render_pointer(record, keys.prefix)
+        pointers = [StoredObject(pointer_key(u), pointer, "application/json")
+                    for u in [identity, *_aliases(page, identity)]]
+        raw_sha, text_sha = content_digests(item)
+        info = {"capture_id": record["capture_id"], "identity": identity, "url": page.requested_url,
+                "store": self.store.location(""), "reason": reason, "skip_unchanged": self.skip_unchanged,
+                "raw_sha256": raw_sha, "text_sha256": text_sha}
+        try:
+            entry = await asyncio.to_thread(self.spool.add, objects, pointers=pointers, info=info)
+        except OSError as exc:
+            self._inc("archive/failed")
+            raise DropItem(f"{page.requested_url}: not archived: {reason}; "
+                           f"the local spool failed too: {exc.strerror or exc}") from exc
+        self._inc("archive/spooled")
+        logger.warning("Store unavailable for %s (%s): kept in the spool %s", page.requested_url, reason, entry)
+        return self._capture(item, str(record["capture_id"]), str(entry), "spooled", record)
 
     async def _archive(self, item: ExtractedPage, identity: str) -> Capture:
         page = item.page
@@ -117,7 +164,10 @@ class ArchivePipeline:
                    "etag": page.header("ETag") or previous.get("etag"),
                    "last_modified": page.header("Last-Modified") or previous.get("last_modified")}
         data = json.dumps(updated, ensure_ascii=False, indent=1).encode("utf-8") + b"\n"
-        await self._put_pointers([identity, *_aliases(page, identity)], data)
+        try:
+            await self._put_pointers([identity, *_aliases(page, identity)], data)
+        except StoreError as exc:  # only the check time is lost: nothing to keep
+            logger.warning("Pointer of %s not refreshed: %s", identity, exc)
         self._inc("archive/unchanged")
         location = self.store.location(f"{previous['prefix']}{previous.get('capture_id')}/")
         return self._capture(item, str(previous.get("capture_id")), location, "unchanged", {})

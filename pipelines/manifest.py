@@ -81,7 +81,7 @@ class RunManifest:
 
     def item_scraped(self, item: Any, **_: Any) -> None:
         if isinstance(item, Capture):
-            decision = "unchanged" if item.change == "unchanged" else "captured"
+            decision = item.change if item.change in ("unchanged", "spooled") else "captured"
             self._add({"url": item.requested_url, "site": item.site, "role": "article", "decision": decision,
                        "change": item.change, "kind": item.kind, "access": item.access, "reason": item.problem,
                        "capture": item.location})

@@ -19,6 +19,12 @@ ARCHIVE_SKIP_UNCHANGED = True
 # Scrapy's own names; None lets boto3 use its standard chain (env, config file, role).
 AWS_ENDPOINT_URL = None
 AWS_REGION_NAME = None
+# Attempts per S3 call (boto3 retries with backoff) before the store counts as unreachable.
+ARCHIVE_S3_MAX_ATTEMPTS = 4
+# Captures the store cannot take wait here (default ~/.local/state/newsarchive/spool).
+ARCHIVE_SPOOL_DIR = None
+# After a store failure, send captures straight to the spool for this many seconds.
+ARCHIVE_STORE_COOLDOWN = 30
 
 # --- Extraction -------------------------------------------------------------------------
 # Include comment sections in the text (they are boilerplate for an archive).

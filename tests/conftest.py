@@ -94,5 +94,6 @@ def cli(tmp_path: Path) -> Any:
     """run_cli with the working directory in a fresh temporary folder."""
     def run(*args: str, env: dict[str, str] | None = None, stdin: bytes | None = None
             ) -> subprocess.CompletedProcess[bytes]:
-        return run_cli(list(args), cwd=tmp_path, env=env, stdin=stdin)
+        spool = {"NEWSARCHIVE_SPOOL_DIR": str(tmp_path / "spool")}  # never the user's own spool
+        return run_cli(list(args), cwd=tmp_path, env={**spool, **(env or {})}, stdin=stdin)
     return run

@@ -6,14 +6,16 @@ No port guessing: each binds port 0 and reads back the port it got.
 from __future__ import annotations
 
 import os
+import random
 import re
+import socket
 import subprocess
 import sys
 import threading
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -42,7 +44,8 @@ class SiteHandler(SimpleHTTPRequestHandler):
 
     /redirect?to=PATH   302 to PATH
     /status/N           an HTML page with status N
-    /big?size=N         N bytes of text/html
+    /big?size=N         N bytes of text/html (repetitive: compresses well)
+    /noise?size=N       N bytes of text/html made of random words (compresses poorly)
     """
 
     site: Site
@@ -71,6 +74,13 @@ class SiteHandler(SimpleHTTPRequestHandler):
             status = int(match.group(1))
             self._send(status, b"<html><body><h1>Status %d</h1></body></html>" % status,
                        {"Content-Type": "text/html; charset=utf-8"})
+        elif parts.path == "/noise":
+            size = int(query["size"][0])
+            rng = random.Random(size)
+            words = " ".join("".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(2, 9)))
+                             for _ in range(size // 5))
+            body = (b"<html><body><article><p>" + words.encode() + b"</p></article></body></html>")
+            self._send(200, body, {"Content-Type": "text/html; charset=utf-8"})
         elif parts.path == "/big":
             size = int(query["size"][0])
             filler = b"<p>" + b"All work and no play makes a dull archive. " * 20 + b"</p>\n"
@@ -136,3 +146,70 @@ def _wait_for_endpoint(log_path: Path, process: subprocess.Popen[bytes], timeout
                 pass
         time.sleep(0.05)
     raise RuntimeError(f"moto server did not start in {timeout}s: {log_path.read_text(errors='replace')}")
+
+
+class TcpProxy:
+    """A TCP forwarder on 127.0.0.1 (port chosen by the OS) that can cut and restore the link:
+    while cut, every connection is accepted and closed at once, as when a server is down."""
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.cut_off = threading.Event()
+        self._open: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def cut(self) -> None:
+        self.cut_off.set()
+        with self._lock:
+            for conn in list(self._open):
+                _close(conn)
+            self._open.clear()
+
+    def restore(self) -> None:
+        self.cut_off.clear()
+
+    def close(self) -> None:
+        self.cut()
+        _close(self.listener)
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if self.cut_off.is_set():
+                _close(client)
+                continue
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                _close(client)
+                continue
+            with self._lock:
+                self._open.update((client, upstream))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            _close(source)
+            _close(sink)
+
+
+def _close(sock: socket.socket) -> None:
+    with suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    sock.close()

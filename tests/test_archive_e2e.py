@@ -71,7 +71,7 @@ def test_archive_into_the_default_local_folder(cli: Any, site: Site, tmp_path: P
     records = [assert_complete_article(store, site, path) for path in ARTICLES]
     assert records[2]["authors"] == ["Amélie Durand", "José Pereira"] and records[2]["encoding"] == "cp1252"
     assert "Archiving 3 URL(s) into archive" in proc.stderr.decode()
-    assert "Done: 3 archived, 0 partial, 0 raw-only, 0 failed" in proc.stderr.decode()
+    assert "Done: 3 archived, 0 partial, 0 raw-only, 0 spooled, 0 failed" in proc.stderr.decode()
 
 
 def test_bad_urls_fail_loudly_and_the_rest_is_archived(cli: Any, site: Site, tmp_path: Path) -> None:
@@ -233,7 +233,7 @@ def test_scrapy_crawl_in_the_repo_writes_the_same_capture(site: Site, tmp_path: 
     assert_complete_article(LocalDirStore(tmp_path / "via-scrapy"), site, path)
 
 
-def test_a_store_write_failure_is_reported_per_url(cli: Any, site: Site, tmp_path: Path) -> None:
+def test_a_store_write_failure_keeps_the_capture_in_the_spool(cli: Any, site: Site, tmp_path: Path) -> None:
     path = "/news/2026/11/drone-strike-izhevsk.html"
     blocked = tmp_path / "archive" / url_prefix(site(path)).split("/")[0]
     blocked.parent.mkdir()
@@ -241,10 +241,16 @@ def test_a_store_write_failure_is_reported_per_url(cli: Any, site: Site, tmp_pat
     proc = cli("archive", site(path))
     assert proc.returncode == 1
     [line] = lines(proc)
-    assert line.startswith(f"failed    {site(path)}: not archived: cannot ")
-    assert f" {blocked.relative_to(tmp_path)}/" in line
-    assert line.endswith(": Not a directory")
-    assert "Done: 0 archived, 0 partial, 0 raw-only, 1 failed" in proc.stderr.decode()
+    assert line.startswith(f"spooled   {site(path)} [200] the store is unreachable; kept in the local spool ")
+    assert "Done: 0 archived, 0 partial, 0 raw-only, 1 spooled, 0 failed" in proc.stderr.decode()
+    status = cli("spool", "status")
+    assert status.stdout.decode().startswith("1 capture(s) waiting in ") and "Not a directory" in status.stdout.decode()
+    assert cli("spool", "flush").returncode == 1  # still blocked: says so, keeps the capture
+    blocked.unlink()
+    flushed = cli("spool", "flush")
+    assert flushed.returncode == 0 and flushed.stdout.decode().startswith("1 capture(s) written to archive, 0 left")
+    store = LocalDirStore(tmp_path / "archive")
+    assert_complete_article(store, site, path)
 
 
 def test_walls_teasers_and_index_pages_are_archived_raw_and_flagged(cli: Any, site: Site, tmp_path: Path) -> None:
@@ -268,4 +274,4 @@ def test_walls_teasers_and_index_pages_are_archived_raw_and_flagged(cli: Any, si
         assert (record["text"] is None) == (outcome == "raw-only")
     teaser = read_text(store, *only_capture(store, site("/golden/paywall-teaser.html")))
     assert teaser is not None and "Subscribe now" not in teaser
-    assert "Done: 0 archived, 1 partial, 4 raw-only, 0 failed" in proc.stderr.decode()
+    assert "Done: 0 archived, 1 partial, 4 raw-only, 0 spooled, 0 failed" in proc.stderr.decode()

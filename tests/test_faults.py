@@ -1,0 +1,126 @@
+"""Faults the pipeline survives: the store going away mid-crawl, a full disk, a read-only folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from crawler.captures import list_captures, read_raw, read_record
+from crawler.storage import S3Store
+from tests.conftest import newsarchive_command
+from tests.newssite import NewsSite
+from tests.servers import Site, TcpProxy, serve_site
+
+
+def count_metas(client: Any, bucket: str) -> int:
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+    return sum(1 for page in pages for obj in page.get("Contents", []) if obj["Key"].endswith("/meta.json"))
+
+
+def test_s3_down_mid_crawl_loses_nothing(tmp_path: Path, s3_server: Any, aws_env: dict[str, str],
+                                         s3_client: Any, bucket: str) -> None:
+    host, port = urlsplit(s3_server.endpoint_url).hostname, urlsplit(s3_server.endpoint_url).port
+    proxy = TcpProxy(str(host), int(port or 0))  # the crawl reaches S3 only through this link
+    root = tmp_path / "site"
+    root.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSARCHIVE_", "AWS_"))}
+    env.update(aws_env, AWS_ENDPOINT_URL=proxy.url, NEWSARCHIVE_S3_ADDRESSING_STYLE="path",
+               NEWSARCHIVE_SPOOL_DIR=str(tmp_path / "spool"))
+    store_uri = f"s3://{bucket}/arch"
+    try:
+        with serve_site(root) as served:
+            site = NewsSite(root, served.url)
+            site.publish(1)
+            served.delay = 0.1
+            (tmp_path / "sites.toml").write_text(site.sites_toml())
+
+            def cut_when_half_stored() -> None:
+                deadline = time.monotonic() + 60
+                while count_metas(s3_client, bucket) < 10 and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                proxy.cut()
+
+            cutter = threading.Thread(target=cut_when_half_stored)
+            cutter.start()
+            crawl = subprocess.run([newsarchive_command(), "crawl", "--sites", "sites.toml", "--store", store_uri,
+                                    "--json", "-s", "ARCHIVE_S3_MAX_ATTEMPTS=2"],
+                                   cwd=tmp_path, env=env, capture_output=True, timeout=300)
+            cutter.join()
+            stored_during_outage = count_metas(s3_client, bucket)
+            assert 10 <= stored_during_outage < 32, crawl.stderr.decode()[-2000:]
+            spooled = len(list((tmp_path / "spool").glob("*/*/entry.json")))
+            # every page fetched is stored or spooled (or both: cut between its meta.json and its pointer)
+            assert spooled >= 32 - stored_during_outage
+            assert crawl.returncode == 1  # a scheduler hears that the store was down
+            assert json.loads(crawl.stdout)["sites"]["harbor"]["spooled"] == spooled
+
+            proxy.restore()
+            flushed = subprocess.run([newsarchive_command(), "spool", "flush", "--store", store_uri],
+                                     cwd=tmp_path, env=env, capture_output=True, timeout=120)
+            assert flushed.returncode == 0, flushed.stderr.decode()
+            assert flushed.stdout.decode().startswith(f"{spooled} capture(s) written to s3://{bucket}/arch/")
+
+            store = S3Store(s3_client, bucket, "arch")
+            for article in site.articles:  # none lost, none duplicated, none half-written
+                refs = list_captures(store, served(article.path))
+                assert len(refs) == 1, article.path
+                record = read_record(store, refs[0])
+                assert read_raw(store, refs[0]) == (root / article.path.lstrip("/")).read_bytes()
+                assert record["url"] == served(article.path)
+            assert list((tmp_path / "spool").glob("*/*/entry.json")) == []
+
+            again = subprocess.run([newsarchive_command(), "crawl", "--sites", "sites.toml", "--store", store_uri,
+                                    "--json"], cwd=tmp_path, env=env, capture_output=True, timeout=300)
+            assert again.returncode == 0
+            assert count_metas(s3_client, bucket) == 32  # the next run found nothing left to store
+    finally:
+        proxy.close()
+
+
+@pytest.fixture
+def immutable_folder(tmp_path: Path) -> Any:
+    """A folder nobody may write into, root included (chattr +i: permission bits do not stop root)."""
+    folder = tmp_path / "readonly"
+    folder.mkdir()
+    subprocess.run(["chattr", "+i", str(folder)], check=True)
+    yield folder
+    subprocess.run(["chattr", "-i", str(folder)], check=True)
+
+
+def test_permission_denied_is_a_one_line_error_and_leaves_no_files(cli: Any, site: Site,
+                                                                    immutable_folder: Path) -> None:
+    proc = cli("archive", site("/news/2026/11/drone-strike-izhevsk.html"), "--store", str(immutable_folder / "arch"))
+    assert proc.returncode == 1
+    assert proc.stderr.decode() == (f"Error: cannot create archive folder {immutable_folder / 'arch'}: "
+                                    "Operation not permitted\n")
+    assert list(immutable_folder.iterdir()) == []
+
+
+def test_a_full_disk_is_a_clear_error_and_leaves_no_partial_files(site: Site, tmp_path: Path) -> None:
+    def small_disk() -> None:  # writes past 40 kB fail with EFBIG ("File too large"), like a full disk
+        import resource
+        import signal
+
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (40_000, 40_000))
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSARCHIVE_", "AWS_"))}
+    env["NEWSARCHIVE_SPOOL_DIR"] = str(tmp_path / "spool")
+    big = site("/noise?size=200000")  # random words: even gzip-compressed, the raw body is over the limit
+    proc = subprocess.run([newsarchive_command(), "archive", big, "-s", "ARCHIVE_SKIP_UNCHANGED=False"],
+                          cwd=tmp_path, env=env, capture_output=True, timeout=120, preexec_fn=small_disk)
+    assert proc.returncode == 1
+    [line] = proc.stdout.decode().splitlines()
+    assert line.startswith(f"failed    {big}: not archived: cannot write archive/")
+    assert line.endswith("the local spool failed too: File too large")
+    leftovers = [p for p in tmp_path.rglob("*") if p.is_file() and p.suffix in ("", ".gz", ".json", ".txt", ".bin")]
+    assert [p for p in leftovers if p.stat().st_size >= 40_000] == []  # nothing truncated at the limit
+    assert not list(tmp_path.rglob(".tmp-*")) and not list(tmp_path.rglob("meta.json"))
