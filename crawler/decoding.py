@@ -26,9 +26,39 @@ def _detect(body: bytes) -> str | None:
 
 
 def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]:
-    """Return (text, encoding used) for an HTML body and its Content-Type header."""
+    """Return (text, encoding used) for an HTML body and its Content-Type header.
+
+    A page whose declared charset is wrong (cp1251 bytes served as UTF-8, a common mistake)
+    decodes into replacement characters; when more than 1 in 200 characters are, the bytes
+    are decoded with the detected charset instead, if that one decodes them cleanly.
+    """
     encoding, text = html_to_unicode(content_type, body, auto_detect_fun=_detect)
+    if text.count("\ufffd") * 200 > max(len(text), 1):
+        detected = _detect_strict(body)
+        if detected and detected != encoding:
+            return body.decode(detected), detected
     return text, encoding
+
+
+def _detect_strict(body: bytes) -> str | None:
+    match = from_bytes(body[:200_000]).best()
+    if match is None:
+        return None
+    encoding = resolve_encoding(match.encoding)
+    try:
+        body.decode(encoding)
+    except (UnicodeDecodeError, LookupError, TypeError):
+        return None
+    return encoding
+
+
+def looks_binary(body: bytes) -> bool:
+    """NUL bytes or mostly control characters at the start: not text, whatever the header says."""
+    head = body[:4096]
+    if b"\x00" in head:
+        return True
+    controls = sum(1 for byte in head if byte < 9 or 13 < byte < 32)
+    return controls * 10 > max(len(head), 1)
 
 
 def media_type(content_type: str | None) -> str:

@@ -26,7 +26,7 @@ from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 
 from crawler.boilerplate import clean_lines, preclean
-from crawler.decoding import decode_html, looks_like_html, media_type
+from crawler.decoding import decode_html, looks_binary, looks_like_html, media_type
 from crawler.items import ExtractedPage, Extraction, FetchedPage
 from crawler.metadata import PageMetadata, extract_metadata
 from crawler.pagekind import classify_access, classify_kind, page_signals
@@ -245,6 +245,9 @@ def extract_page(page: FetchedPage, options: ExtractOptions | None = None) -> Ex
     if not looks_like_html(page.body, page.content_type):
         kind = media_type(page.content_type) or "unknown type"
         return ExtractedPage(page, None, f"not HTML ({kind})")
+    if looks_binary(page.body):
+        kind = media_type(page.content_type) or "no Content-Type"
+        return ExtractedPage(page, None, f"binary data, not HTML (served as {kind})")
     html, encoding = decode_html(page.body, page.content_type)
     try:
         extraction = extract(html, page.url, options)

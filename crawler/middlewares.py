@@ -1,5 +1,7 @@
 """Downloader middlewares of our own.
 
+PrivateAddressMiddleware (off by default) keeps the archiver off private networks.
+
 RobotsTxtMiddleware works around a Scrapy bug (seen in 2.19.0): while robots.txt for a
 host is being fetched, every request to that host waits on one shared Deferred, each
 through maybe_deferred_to_future(), whose callback returns None. So only the first
@@ -10,9 +12,13 @@ Here each waiter gets its own Deferred and the shared one passes its result on.
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
+import socket
 from typing import Any
 
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware as _ScrapyRobotsTxtMiddleware
+from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Request
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
@@ -32,3 +38,36 @@ class RobotsTxtMiddleware(_ScrapyRobotsTxtMiddleware):
 
         shared.addCallback(relay)
         return await maybe_deferred_to_future(mine)
+
+
+class PrivateAddressMiddleware:
+    """Refuse requests to hosts that resolve to loopback, private, link-local or reserved
+    addresses (ARCHIVE_BLOCK_PRIVATE_ADDRESSES), for anyone letting others submit URLs to
+    `newsarchive archive`: it stops the archiver from being pointed at the internal network
+    or a cloud metadata service (169.254.169.254). Redirects go through it again.
+
+    Limits: the check resolves the name itself, a moment before Scrapy connects, so a DNS
+    server answering differently the second time (DNS rebinding) can still slip through; put
+    the archiver behind an egress firewall where that matters.
+    """
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> PrivateAddressMiddleware:
+        if not crawler.settings.getbool("ARCHIVE_BLOCK_PRIVATE_ADDRESSES"):
+            raise NotConfigured
+        return cls(True)
+
+    async def process_request(self, request: Request) -> None:
+        host = urlparse_cached(request).hostname or ""
+        try:
+            infos = await asyncio.to_thread(socket.getaddrinfo, host, None, proto=socket.IPPROTO_TCP)
+        except OSError:
+            return  # unresolvable: the download fails with its own clear DNS error
+        for info in infos:
+            address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+            if not address.is_global:
+                raise IgnoreRequest(f"refused: {host} resolves to the non-public address {address} "
+                                    "(ARCHIVE_BLOCK_PRIVATE_ADDRESSES)")

@@ -175,6 +175,11 @@ def make_s3_client(
     import boto3
     from botocore.config import Config
 
+    # botocore's and urllib3's DEBUG output includes signed request headers (access key id,
+    # a replayable signature): never let a verbose run write those into a log.
+    for name in ("botocore", "boto3", "s3transfer", "urllib3"):
+        logging.getLogger(name).setLevel(max(logging.INFO, logging.getLogger(name).level))
+
     if addressing_style not in ("auto", "path", "virtual"):
         raise ValueError(f"S3 addressing style must be auto, path or virtual, not {addressing_style!r}")
     s3_options: Any = {"addressing_style": addressing_style}

@@ -45,9 +45,13 @@ USER_AGENT = "newsarchive/0.1 (news archiving bot; +Scrapy)"
 ROBOTSTXT_OBEY = True
 # Scrapy's RobotsTxtMiddleware, fixed for concurrent requests to one host (crawler/middlewares.py).
 DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.PrivateAddressMiddleware": 50,
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.middlewares.RobotsTxtMiddleware": 100,
 }
+# Refuse URLs whose host resolves to a loopback, private, link-local or reserved address. Turn
+# this on when others can submit URLs (a web form, a bot): NEWSARCHIVE_BLOCK_PRIVATE_ADDRESSES=1.
+ARCHIVE_BLOCK_PRIVATE_ADDRESSES = False
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0

@@ -5,6 +5,7 @@ No port guessing: each binds port 0 and reads back the port it got.
 
 from __future__ import annotations
 
+import gzip
 import os
 import random
 import re
@@ -39,6 +40,13 @@ class Site:
         return (self.root / path.lstrip("/")).read_bytes()
 
 
+BOMB = gzip.compress(b"\0" * (64 * 1024 * 1024), compresslevel=9)
+CP1251_PAGE = ("<html><head><title>Новости</title></head><body><article>" + "".join(
+    f"<p>Абзац {i}: городской совет утвердил новый бюджет на следующий год, сообщили в мэрии. "
+    "Жители смогут обсудить расходы на открытых слушаниях в декабре.</p>" for i in range(6))
+    + "</article></body></html>").encode("cp1251")
+
+
 class SiteHandler(SimpleHTTPRequestHandler):
     """Static files under the site root plus a few dynamic paths (after Scrapy's mock server):
 
@@ -46,6 +54,14 @@ class SiteHandler(SimpleHTTPRequestHandler):
     /status/N           an HTML page with status N
     /big?size=N         N bytes of text/html (repetitive: compresses well)
     /noise?size=N       N bytes of text/html made of random words (compresses poorly)
+    /slow?seconds=S     answers after S seconds
+    /trickle            sends its headers, then one byte every half second
+    /loop               redirects to itself
+    /bomb               1 MB of gzip that expands to 64 MB (Content-Encoding: gzip)
+    /binary             random bytes served as text/html
+    /cp1251             a Russian article in windows-1251, served as charset=utf-8
+    /empty              200 with an empty body
+    /status/429         with Retry-After: 1
     """
 
     site: Site
@@ -72,8 +88,35 @@ class SiteHandler(SimpleHTTPRequestHandler):
             self._send(302, b"", {"Location": query["to"][0]})
         elif match := re.fullmatch(r"/status/(\d{3})", parts.path):
             status = int(match.group(1))
-            self._send(status, b"<html><body><h1>Status %d</h1></body></html>" % status,
-                       {"Content-Type": "text/html; charset=utf-8"})
+            headers = {"Content-Type": "text/html; charset=utf-8"}
+            if status == 429:
+                headers["Retry-After"] = "1"
+            self._send(status, b"<html><body><h1>Status %d</h1></body></html>" % status, headers)
+        elif parts.path == "/slow":
+            time.sleep(float(query["seconds"][0]))
+            self._send(200, b"<html><body><p>late</p></body></html>", {"Content-Type": "text/html"})
+        elif parts.path == "/trickle":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            try:
+                for _ in range(60):
+                    self.wfile.write(b"<")
+                    self.wfile.flush()
+                    time.sleep(0.5)
+            except OSError:
+                pass
+        elif parts.path == "/loop":
+            self._send(302, b"", {"Location": "/loop"})
+        elif parts.path == "/bomb":
+            self._send(200, BOMB, {"Content-Type": "text/html", "Content-Encoding": "gzip"})
+        elif parts.path == "/binary":
+            self._send(200, random.Random(7).randbytes(50_000), {"Content-Type": "text/html; charset=utf-8"})
+        elif parts.path == "/cp1251":
+            self._send(200, CP1251_PAGE, {"Content-Type": "text/html; charset=utf-8"})
+        elif parts.path == "/empty":
+            self._send(200, b"", {"Content-Type": "text/html"})
         elif parts.path == "/noise":
             size = int(query["size"][0])
             rng = random.Random(size)

@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from crawler.captures import list_captures, read_raw, read_record
-from crawler.storage import S3Store
+from crawler.captures import list_captures, read_raw, read_record, read_text
+from crawler.storage import LocalDirStore, S3Store
 from tests.conftest import newsarchive_command
 from tests.newssite import NewsSite
 from tests.servers import Site, TcpProxy, serve_site
@@ -124,3 +124,82 @@ def test_a_full_disk_is_a_clear_error_and_leaves_no_partial_files(site: Site, tm
     leftovers = [p for p in tmp_path.rglob("*") if p.is_file() and p.suffix in ("", ".gz", ".json", ".txt", ".bin")]
     assert [p for p in leftovers if p.stat().st_size >= 40_000] == []  # nothing truncated at the limit
     assert not list(tmp_path.rglob(".tmp-*")) and not list(tmp_path.rglob("meta.json"))
+
+
+def test_every_kind_of_bad_input_gets_a_reason_and_nothing_half_written(cli: Any, site: Site,
+                                                                         tmp_path: Path) -> None:
+    expected = {
+        "nonexistent.invalid": ("failed", "DNS lookup failed (no such host)"),
+        site("/slow?seconds=5"): ("failed", "timed out"),
+        site("/trickle"): ("failed", "timed out"),
+        site("/loop"): ("failed", "redirect loop (too many redirects)"),
+        site("/status/429"): ("failed", "HTTP 429 Too Many Requests (the server asks to retry after 1 s)"),
+        site("/status/500"): ("failed", "HTTP 500 Internal Server Error"),
+        site("/bomb"): ("failed", "compressed response expands past the 33554432-byte limit (DOWNLOAD_MAXSIZE)"),
+        site("/binary"): ("raw-only", "binary data, not HTML (served as text/html)"),
+        site("/empty"): ("raw-only", "empty response body"),
+        site("/cp1251"): ("archived", ""),
+        "javascript:alert(1)": ("failed", "unsupported scheme 'javascript'"),
+        "http://[::1": ("failed", "malformed URL"),
+    }
+    urls = ["http://nonexistent.invalid/x" if u == "nonexistent.invalid" else u for u in expected]
+    proc = cli("archive", *urls, "-s", "DOWNLOAD_TIMEOUT=2", "-s", "RETRY_TIMES=0")
+    assert proc.returncode == 1
+    out = {line.split()[1].rstrip(":"): line for line in proc.stdout.decode().splitlines()}
+    assert len(out) == len(expected)
+    for url, (outcome, reason) in expected.items():
+        line = out["http://nonexistent.invalid/x" if url == "nonexistent.invalid" else url]
+        assert line.startswith(outcome) and reason in line, line
+    store = LocalDirStore(tmp_path / "archive")
+    [ref] = list_captures(store, site("/cp1251"))
+    record = read_record(store, ref)
+    assert record["encoding"] == "cp1251"  # declared utf-8, detected and decoded right
+    assert "городской совет утвердил новый бюджет" in (read_text(store, ref, record) or "")
+    for url in (site("/binary"), site("/empty")):  # kept raw, byte for byte, flagged
+        [ref] = list_captures(store, url)
+        assert read_record(store, ref)["text"] is None
+    assert read_raw(store, list_captures(store, site("/empty"))[0]) == b""
+
+
+def test_private_addresses_can_be_refused(cli: Any, site: Site) -> None:
+    url = site("/news/2026/11/drone-strike-izhevsk.html")
+    before = len(site.requests)
+    proc = cli("archive", url, "http://169.254.169.254/latest/meta-data/", env={"NEWSARCHIVE_BLOCK_PRIVATE_ADDRESSES": "1"})
+    assert proc.returncode == 1
+    out = proc.stdout.decode()
+    assert f"failed    {url}: refused: 127.0.0.1 resolves to the non-public address 127.0.0.1" in out
+    assert "refused: 169.254.169.254 resolves to the non-public address 169.254.169.254" in out
+    assert site.requests[before:] == []  # not even robots.txt was fetched
+
+
+def test_credentials_never_appear_in_anything_a_run_writes(tmp_path: Path, s3_server: Any, aws_env: dict[str, str],
+                                                            s3_client: Any, bucket: str) -> None:
+    secret = "SENTINEL-secret-4b1d9e7c0a"  # moto accepts any credentials
+    root = tmp_path / "site"
+    root.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSARCHIVE_", "AWS_"))}
+    env.update(aws_env, AWS_SECRET_ACCESS_KEY=secret, AWS_ENDPOINT_URL=s3_server.endpoint_url,
+               NEWSARCHIVE_S3_ADDRESSING_STYLE="path", NEWSARCHIVE_SPOOL_DIR=str(tmp_path / "spool"))
+    with serve_site(root) as served:
+        site = NewsSite(root, served.url)
+        site.publish(1)
+        (tmp_path / "sites.toml").write_text(site.sites_toml())
+        runs = [
+            [newsarchive_command(), "crawl", "--sites", "sites.toml", "--store", f"s3://{bucket}/a", "-vvv"],
+            [newsarchive_command(), "archive", served("/missing"), "--store", f"s3://{bucket}/a", "-vvv"],
+            [newsarchive_command(), "archive", served(site.articles[0].path), "--store", "s3://no-such-bucket/x"],
+            [newsarchive_command(), "archive", served(site.articles[1].path), "--store", f"s3://{bucket}/a",
+             "--endpoint-url", "http://127.0.0.1:1", "-vvv"],
+        ]
+        outputs = [subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, timeout=300) for args in runs]
+    assert [p.returncode for p in outputs] == [0, 1, 1, 1]
+    assert b"DEBUG" in outputs[0].stderr  # the crawl logged at debug level, and still:
+    written = [p.stdout + p.stderr for p in outputs]
+    pages = s3_client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+    keys = [obj["Key"] for page in pages for obj in page.get("Contents", [])]
+    assert any(k.endswith("summary.json") for k in keys) and any("/manifest-" in k for k in keys)
+    written += [s3_client.get_object(Bucket=bucket, Key=k)["Body"].read() for k in keys]
+    written += [p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and p.name != "sites.toml"]
+    assert sum(len(blob) for blob in written) > 100_000  # the runs did write (and log) plenty
+    assert [i for i, blob in enumerate(written) if secret.encode() in blob] == []
+    assert [i for i, blob in enumerate(written) if aws_env["AWS_ACCESS_KEY_ID"].encode() in blob] == []

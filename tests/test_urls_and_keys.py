@@ -94,3 +94,42 @@ def test_any_host_becomes_one_safe_segment(host: str) -> None:
         return  # not a URL canonicalize_url accepts; check_url rejects those first
     assert "/" not in segment and segment not in ("", ".", "..")
     assert set(segment) <= set("abcdefghijklmnopqrstuvwxyz0123456789._-")
+
+
+URLS = st.builds(
+    lambda scheme, host, path, query: f"{scheme}://{host}/{path}?{query}",
+    st.sampled_from(["http", "https", "HTTP"]),
+    st.from_regex(r"[A-Za-z0-9]([A-Za-z0-9-]{0,10}[A-Za-z0-9])?(\.[A-Za-z0-9]{1,8}){0,3}(:[1-9][0-9]{0,3})?",
+                  fullmatch=True),
+    st.text(max_size=40),
+    st.text(max_size=40),
+)
+
+
+@given(URLS)
+def test_normalising_is_stable(url: str) -> None:
+    from crawler.urls import normalise_url
+
+    try:
+        once = normalise_url(url)
+    except ValueError:
+        return  # not a URL at all (check_url turns these away before anything is built)
+    assert normalise_url(once) == once
+
+
+@given(URLS)
+def test_no_url_builds_a_path_outside_the_local_store(url: str) -> None:
+    from pathlib import Path
+
+    from crawler.keys import pointer_key
+    from crawler.storage import LocalDirStore
+
+    root = Path("/srv/archive")
+    store = LocalDirStore(root)
+    try:
+        keys = capture_keys(url, datetime(2026, 1, 1, tzinfo=UTC))
+    except ValueError:
+        return
+    for key in (keys.raw, keys.text, keys.meta, pointer_key(url)):
+        path = store._path(key).resolve()
+        assert path.is_relative_to(root) and ".." not in key.split("/")

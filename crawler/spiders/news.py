@@ -68,7 +68,9 @@ def describe_failure(exc: BaseException) -> str:
             phrase = HTTPStatus(status).phrase
         except ValueError:
             phrase = ""
-        return f"HTTP {status} {phrase}".rstrip()
+        retry_after = exc.response.headers.get(b"Retry-After")
+        wait = f" (the server asks to retry after {retry_after.decode('latin-1')} s)" if retry_after else ""
+        return f"HTTP {status} {phrase}".rstrip() + wait
     if isinstance(exc, CannotResolveHostError):
         return "DNS lookup failed (no such host)"
     if isinstance(exc, DownloadConnectionRefusedError):
@@ -79,6 +81,12 @@ def describe_failure(exc: BaseException) -> str:
         match = _MAXSIZE.search(str(exc))
         if match:
             return f"response larger than the {int(match.group(1))}-byte limit (DOWNLOAD_MAXSIZE)"
+    if isinstance(exc, IgnoreRequest) and "during decompression" in str(exc):
+        match = re.search(r"DOWNLOAD_MAXSIZE \((\d+) B\)", str(exc))
+        limit = f"the {match.group(1)}-byte limit" if match else "the size limit"
+        return f"compressed response expands past {limit} (DOWNLOAD_MAXSIZE): refused as a decompression bomb"
+    if isinstance(exc, IgnoreRequest) and str(exc) == "max redirections reached":
+        return "redirect loop (too many redirects)"
     if isinstance(exc, IgnoreRequest) and str(exc):
         return str(exc)[0].lower() + str(exc)[1:]
     text = " ".join(str(exc).split())
