@@ -42,9 +42,9 @@ def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]
 
 def _detect_strict(body: bytes) -> str | None:
     match = from_bytes(body[:200_000]).best()
-    if match is None:
+    encoding = resolve_encoding(match.encoding) if match else None
+    if encoding is None:
         return None
-    encoding = resolve_encoding(match.encoding)
     try:
         body.decode(encoding)
     except (UnicodeDecodeError, LookupError, TypeError):

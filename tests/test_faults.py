@@ -164,7 +164,8 @@ def test_every_kind_of_bad_input_gets_a_reason_and_nothing_half_written(cli: Any
 def test_private_addresses_can_be_refused(cli: Any, site: Site) -> None:
     url = site("/news/2026/11/drone-strike-izhevsk.html")
     before = len(site.requests)
-    proc = cli("archive", url, "http://169.254.169.254/latest/meta-data/", env={"NEWSARCHIVE_BLOCK_PRIVATE_ADDRESSES": "1"})
+    proc = cli("archive", url, "http://169.254.169.254/latest/meta-data/",
+               env={"NEWSARCHIVE_BLOCK_PRIVATE_ADDRESSES": "1"})
     assert proc.returncode == 1
     out = proc.stdout.decode()
     assert f"failed    {url}: refused: 127.0.0.1 resolves to the non-public address 127.0.0.1" in out
