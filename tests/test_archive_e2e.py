@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from crawler.captures import list_captures, read_raw, read_record, read_text
 from crawler.keys import url_prefix
 from crawler.storage import LocalDirStore, S3Store
@@ -161,9 +163,10 @@ def test_show_reads_captures_back(cli: Any, site: Site, tmp_path: Path) -> None:
     assert "has no text (not HTML (application/pdf)); use --raw" in no_text.stderr.decode()
 
 
-def test_archive_into_s3_and_show_it_back(cli: Any, site: Site, s3_server: Any, aws_env: dict[str, str],
-                                         s3_client: Any, bucket: str) -> None:
-    env = {**aws_env, "AWS_ENDPOINT_URL": s3_server.endpoint_url, "NEWSARCHIVE_S3_ADDRESSING_STYLE": "path"}
+@pytest.mark.parametrize("s3_backend", ["moto", "rgw"], indirect=True)
+def test_archive_into_s3_and_show_it_back(cli: Any, site: Site, s3_backend: Any, s3_client: Any, bucket: str) -> None:
+    aws_env = s3_backend.env
+    env = {**aws_env, "AWS_ENDPOINT_URL": s3_backend.endpoint_url, "NEWSARCHIVE_S3_ADDRESSING_STYLE": "path"}
     uri = f"s3://{bucket}/news-archive"
     proc = cli("archive", *(site(p) for p in ARTICLES), site("/files/annual-report.pdf"),
                "--store", uri, env=env)
@@ -186,7 +189,7 @@ def test_archive_into_s3_and_show_it_back(cli: Any, site: Site, s3_server: Any, 
     assert sorted(body[:9] for body in raw_bodies) == [b"%PDF-1.4\n"] + [b"<!DOCTYPE"] * 3
 
     path = next(iter(ARTICLES))
-    shown = cli("show", site(path), "--store", uri, "--endpoint-url", s3_server.endpoint_url,
+    shown = cli("show", site(path), "--store", uri, "--endpoint-url", s3_backend.endpoint_url,
                 "--s3-addressing-style", "path", env=aws_env)
     assert shown.returncode == 0 and shown.stdout.decode().startswith(ARTICLES[path][1])
     raw = cli("show", site(path), "--raw", "--store", uri, env=env)

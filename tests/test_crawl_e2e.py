@@ -87,9 +87,10 @@ def test_two_runs_into_a_local_store(cli: Any, news: tuple[NewsSite, Site], tmp_
     assert not (tmp_path / "archive" / lock_key("crawl-sites")).exists()  # released
 
 
-def test_two_runs_into_s3(cli: Any, news: tuple[NewsSite, Site], s3_server: Any, aws_env: dict[str, str],
-                          s3_client: Any, bucket: str) -> None:
-    env = {**aws_env, "AWS_ENDPOINT_URL": s3_server.endpoint_url, "NEWSARCHIVE_S3_ADDRESSING_STYLE": "path"}
+@pytest.mark.parametrize("s3_backend", ["moto", "rgw"], indirect=True)
+def test_two_runs_into_s3(cli: Any, news: tuple[NewsSite, Site], s3_backend: Any, s3_client: Any,
+                          bucket: str) -> None:
+    env = {**s3_backend.env, "AWS_ENDPOINT_URL": s3_backend.endpoint_url, "NEWSARCHIVE_S3_ADDRESSING_STYLE": "path"}
     check_two_runs(cli, news, S3Store(s3_client, bucket, "crawls"), ["--store", f"s3://{bucket}/crawls"], env)
 
 

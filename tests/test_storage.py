@@ -87,6 +87,10 @@ def test_open_store_by_uri(tmp_path: Path) -> None:
         open_store("s3://b", addressing_style="sideways")
 
 
+BACKENDS = pytest.mark.parametrize("s3_backend", ["moto", "rgw"], indirect=True)
+
+
+@BACKENDS
 def test_s3_store_over_http(s3_client: Any, bucket: str) -> None:
     store = S3Store(s3_client, bucket, "pre/fix", page_size=2)  # page_size 2: listing must paginate
     exercise(store)
@@ -96,11 +100,13 @@ def test_s3_store_over_http(s3_client: Any, bucket: str) -> None:
     assert all(k.startswith("pre/fix/a/") for k in keys) and len(keys) == 3
 
 
+@BACKENDS
 def test_s3_user_metadata_is_stored(s3_client: Any, bucket: str) -> None:
     S3Store(s3_client, bucket).put("k", b"x", content_type="text/plain", metadata={"original-content-type": "a/b"})
     assert s3_client.head_object(Bucket=bucket, Key="k")["Metadata"] == {"original-content-type": "a/b"}
 
 
+@BACKENDS
 def test_s3_missing_bucket_is_a_one_line_error(s3_client: Any) -> None:
     store = S3Store(s3_client, "no-such-bucket-here")
     with pytest.raises(StoreError, match=r"^cannot reach s3://no-such-bucket-here: bucket does not exist$"):
