@@ -19,8 +19,15 @@ def test_http_charset_wins_over_meta_and_bom_wins_over_both() -> None:
 
 def test_undeclared_utf8_is_detected_and_broken_bytes_never_raise() -> None:
     assert "日本語" in decode_html("<p>日本語のニュース</p>".encode(), None)[0]
-    text, _ = decode_html(b"<p>ok \xff\xfe\xfa broken</p>", "text/html; charset=utf-8")
-    assert "ok" in text and "broken" in text and "\ufffd" in text
+    page = ("<p>Déjà vu: " + "la réunion du conseil a duré trois heures. " * 40 + "</p>").encode("utf-8")
+    text, encoding = decode_html(page[:100] + b"\xff\xfe" + page[100:], "text/html; charset=utf-8")
+    assert encoding == "utf-8" and "Déjà vu" in text and "\ufffd" in text  # a few bad bytes: still UTF-8
+
+
+def test_a_legacy_page_mislabelled_as_utf8_is_decoded_right() -> None:
+    page = "<html><body><p>" + "Городской совет утвердил бюджет на следующий год. " * 20 + "</p></body></html>"
+    text, encoding = decode_html(page.encode("cp1251"), "text/html; charset=utf-8")
+    assert encoding == "cp1251" and "Городской совет утвердил бюджет" in text and "\ufffd" not in text
 
 
 def test_html_is_recognised_by_type_or_by_content() -> None:
