@@ -152,6 +152,8 @@ def cmd_archive(args: argparse.Namespace) -> int:
         raise CLIError("no URLs given (pass URLs as arguments or with --input FILE)")
     settings = build_settings(args)
     settings.set("ARCHIVE_SKIP_UNCHANGED", False, priority="cmdline")  # asked for: always captured
+    if len(urls) < 4 and settings.getpriority("EXTRACT_WORKERS") < 40:  # not set on the command line
+        settings.set("EXTRACT_WORKERS", 0, priority="cmdline")  # a few pages: workers would cost more
     return run_archive(urls, settings, _open_store(settings), as_json=args.json)
 
 

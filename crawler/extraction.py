@@ -237,27 +237,33 @@ def judge(extraction: Extraction, min_words: int) -> tuple[Extraction, str | Non
     return extraction, None
 
 
+def extract_body(body: bytes, content_type: str | None, url: str, discovery: Mapping[str, str] | None = None,
+                 options: ExtractOptions | None = None) -> tuple[Extraction | None, str | None, str | None]:
+    """(extraction, problem, encoding) for a response body: what extract_page computes, from
+    plain values only, so a worker process can run it and send back a small answer."""
+    options = options or ExtractOptions()
+    if not body.strip():
+        return None, "empty response body", None
+    if not looks_like_html(body, content_type):
+        return None, f"not HTML ({media_type(content_type) or 'unknown type'})", None
+    if looks_binary(body):
+        return None, f"binary data, not HTML (served as {media_type(content_type) or 'no Content-Type'})", None
+    html, encoding = decode_html(body, content_type)
+    try:
+        extraction = extract(html, url, options)
+    except Exception as exc:  # a bug or a pathological page must not lose the raw capture
+        logger.exception("Extractor failed on %s", url)
+        return None, f"extractor error: {type(exc).__name__}: {exc}", encoding
+    if extraction is None:
+        return None, "HTML could not be parsed", encoding
+    judged, problem = judge(with_discovery_evidence(extraction, discovery), options.min_words)
+    return judged, problem, encoding
+
+
 def extract_page(page: FetchedPage, options: ExtractOptions | None = None) -> ExtractedPage:
     """Decode and extract one fetched page; never raises, says why when there is no text."""
-    options = options or ExtractOptions()
-    if not page.body.strip():
-        return ExtractedPage(page, None, "empty response body")
-    if not looks_like_html(page.body, page.content_type):
-        kind = media_type(page.content_type) or "unknown type"
-        return ExtractedPage(page, None, f"not HTML ({kind})")
-    if looks_binary(page.body):
-        kind = media_type(page.content_type) or "no Content-Type"
-        return ExtractedPage(page, None, f"binary data, not HTML (served as {kind})")
-    html, encoding = decode_html(page.body, page.content_type)
-    try:
-        extraction = extract(html, page.url, options)
-    except Exception as exc:  # a bug or a pathological page must not lose the raw capture
-        logger.exception("Extractor failed on %s", page.url)
-        return ExtractedPage(page, None, f"extractor error: {type(exc).__name__}: {exc}", encoding)
-    if extraction is None:
-        return ExtractedPage(page, None, "HTML could not be parsed", encoding)
-    judged, problem = judge(with_discovery_evidence(extraction, page.discovery), options.min_words)
-    return ExtractedPage(page, judged, problem, encoding)
+    extraction, problem, encoding = extract_body(page.body, page.content_type, page.url, page.discovery, options)
+    return ExtractedPage(page, extraction, problem, encoding)
 
 
 def with_discovery_evidence(extraction: Extraction, discovery: Mapping[str, str] | None) -> Extraction:

@@ -35,6 +35,8 @@ EXTRACT_INCLUDE_TABLES = True
 EXTRACT_FAVOR_PRECISION = False
 # Fewer words than this is navigation or a caption, not an article: archived raw, flagged.
 EXTRACT_MIN_WORDS = 25
+# Worker processes for extraction: "auto" (one per CPU) or a number; 0 extracts in-process.
+EXTRACT_WORKERS = "auto"
 
 # --- Crawling: polite by default --------------------------------------------------------
 BOT_NAME = "newsarchive"

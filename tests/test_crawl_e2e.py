@@ -132,6 +132,7 @@ def test_a_site_whose_sources_all_fail_fails_the_run(cli: Any, news: tuple[NewsS
 
 
 def test_a_run_can_be_bounded_by_item_count(cli: Any, news: tuple[NewsSite, Site], tmp_path: Path) -> None:
+    news[1].delay = 0.2  # articles arrive slowly enough for the bound to bite
     proc = cli("crawl", "--sites", "sites.toml", "--max-items", "3", "--json")
     assert proc.returncode == 0, proc.stderr.decode()
     summary = json.loads(proc.stdout)
