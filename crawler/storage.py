@@ -189,6 +189,10 @@ def make_s3_client(
         connect_timeout=10,
         read_timeout=60,
         max_pool_connections=max_pool_connections,
+        # SigV4 already hashes every payload over plain HTTP; an extra CRC32 per request (and its
+        # aws-chunked trailer) would hash the same bytes twice. Checksums where S3 requires them.
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
     )
     session = boto3.session.Session()
     return session.client("s3", endpoint_url=endpoint_url or None, region_name=region or None, config=config)

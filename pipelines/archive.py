@@ -135,15 +135,17 @@ class ArchivePipeline:
 
     async def _archive(self, item: ExtractedPage, identity: str) -> Capture:
         page = item.page
-        previous = await asyncio.to_thread(read_pointer, self.store, identity) or await asyncio.to_thread(
-            recover_pointer, self.store, identity)
-        raw_sha, text_sha = content_digests(item)
+        previous = await asyncio.to_thread(read_pointer, self.store, identity)
+        if previous is None and self.skip_unchanged:  # only crawls decide "unchanged": only they need it
+            previous = await asyncio.to_thread(recover_pointer, self.store, identity)
+        raw_sha, text_sha = await asyncio.to_thread(content_digests, item)
         same = previous is not None and (
             previous.get("text_sha256") == text_sha if text_sha else previous.get("raw_sha256") == raw_sha)
         if same and self.skip_unchanged and previous is not None:
             return await self._note_unchanged(item, identity, previous)
         keys = capture_keys(identity, page.fetched_at)
-        objects, record = render_objects(item, keys, identity=identity, previous=previous)
+        # gzip and JSON cost milliseconds per page: a worker thread does them (zlib releases the GIL)
+        objects, record = await asyncio.to_thread(render_objects, item, keys, identity=identity, previous=previous)
         await asyncio.gather(*(self._put(obj) for obj in objects[:-1]))
         await self._put(objects[-1])
         await self._put_pointers([identity, *_aliases(page, identity)], render_pointer(record, keys.prefix))

@@ -65,6 +65,9 @@ DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
 RETRY_TIMES = 2
 TELNETCONSOLE_ENABLED = False
+# Scrapy starts this many asyncio tasks for every response's output; our callbacks yield one
+# item per page, so Scrapy's default of 100 made ~100 tasks per page for nothing.
+CONCURRENT_ITEMS = 16
 
 # --- Scheduled crawls ------------------------------------------------------------------
 # A lock older than this (its run died) is taken over by the next run.
