@@ -26,9 +26,25 @@ from crawler.items import ExtractedPage, FetchedPage
 logger = logging.getLogger(__name__)
 
 
-def _warm_up() -> None:
-    """Import the extractor in each worker before the first page arrives."""
+def _worker_init(parent_pid: int) -> None:
+    """Import the extractor before the first page arrives, and leave when the crawl process is
+    gone: if it was killed (SIGKILL, OOM), nothing else would stop an idle worker."""
+    import threading
+    import time
+
     import crawler.extraction  # noqa: F401
+
+    def watch() -> None:
+        while True:
+            time.sleep(2)
+            try:
+                os.kill(parent_pid, 0)
+            except ProcessLookupError:
+                os._exit(0)
+            except PermissionError:
+                pass
+
+    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
 
 
 class ExtractPipeline:
@@ -48,7 +64,8 @@ class ExtractPipeline:
         if self.workers > 0:
             # forkserver: workers are not forked from a process running the reactor's threads
             context = multiprocessing.get_context("forkserver")
-            self.executor = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_warm_up)
+            self.executor = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_worker_init,
+                                                initargs=(os.getpid(),))
 
     def close_spider(self) -> None:
         if self.executor is not None:

@@ -154,11 +154,18 @@ def test_a_killed_run_is_finished_by_the_next_without_loss_or_duplicates(
     while len(list(archive.rglob("meta.json"))) < 8:
         assert run.poll() is None and time.monotonic() < deadline, "the run ended before it could be killed"
         time.sleep(0.05)
+    workers = [int(p) for p in Path(f"/proc/{run.pid}/task/{run.pid}/children").read_text().split()]
     run.send_signal(signal.SIGKILL)
     run.wait()
     assert (archive / lock_key("crawl-sites")).exists()  # the dead run's lock is still there
     partial = len(list(archive.rglob("meta.json")))
     assert partial < 32
+    deadline = time.monotonic() + 15  # its helper processes (forkserver, extraction workers) leave too
+    while any(Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text()
+              for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()
+                and "zombie" not in Path(f"/proc/{pid}/status").read_text()]
 
     served.delay = 0
     again = subprocess.run([newsarchive_command(), "crawl", "--sites", "sites.toml", "--json"], cwd=tmp_path,
