@@ -42,8 +42,11 @@ CONF="$C/ceph.conf"
 monmaptool --create --addv a "[v1:127.0.0.1:$MON_PORT]" --fsid "$FSID" "$C/monmap" >/dev/null
 ceph-mon -c "$CONF" --mkfs -i a --monmap "$C/monmap"
 ceph-mon -c "$CONF" -i a
-ceph -c "$CONF" --connect-timeout 30 osd create >/dev/null
-ceph-osd -c "$CONF" -i 0 --mkfs 2>>"$C/log/mkfs.log"
+# The OSD's uuid is given to both: without it, the OSD's own "osd create <its uuid>" at boot can
+# meet an osd.0 registered without one and fail with 'wrong fsid' (seen here now and then).
+OSD_UUID=$(cat /proc/sys/kernel/random/uuid)
+ceph -c "$CONF" --connect-timeout 30 osd create "$OSD_UUID" 0 >/dev/null
+ceph-osd -c "$CONF" -i 0 --mkfs --osd-uuid "$OSD_UUID" 2>>"$C/log/mkfs.log"
 ceph-osd -c "$CONF" -i 0
 radosgw -c "$CONF" -n client.rgw
 for _ in $(seq 1 150); do
