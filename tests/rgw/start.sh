@@ -26,6 +26,10 @@ memstore device bytes = 1073741824
 osd pool default pg num = 8
 osd pool default pgp num = 8
 mon max pg per osd = 1000
+# The OSD's own crush class and location updates at boot can race the monmap and fail with
+# "wrong fsid" (seen here about one start in three): the script places the OSD itself.
+osd class update on start = false
+osd crush update on start = false
 mon data avail crit = 1
 run dir = $C/run
 admin socket = $C/run/\$name.asok
@@ -46,6 +50,10 @@ ceph-mon -c "$CONF" -i a
 # meet an osd.0 registered without one and fail with 'wrong fsid' (seen here now and then).
 OSD_UUID=$(cat /proc/sys/kernel/random/uuid)
 ceph -c "$CONF" --connect-timeout 30 osd create "$OSD_UUID" 0 >/dev/null
+# Place the OSD in the CRUSH map here rather than from the OSD at boot (see the conf above).
+ceph -c "$CONF" osd crush add-bucket localhost host >/dev/null
+ceph -c "$CONF" osd crush move localhost root=default >/dev/null
+ceph -c "$CONF" osd crush add osd.0 1.0 host=localhost >/dev/null
 ceph-osd -c "$CONF" -i 0 --mkfs --osd-uuid "$OSD_UUID" 2>>"$C/log/mkfs.log"
 ceph-osd -c "$CONF" -i 0
 radosgw -c "$CONF" -n client.rgw
