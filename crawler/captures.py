@@ -70,7 +70,11 @@ def read_raw(store: Store, ref: CaptureRef) -> bytes:
 
 def read_pointer(store: Store, url: str) -> dict[str, Any] | None:
     """The latest.json pointer filed for `url` (any URL the article was reached by), or None."""
-    key = pointer_key(url)
+    return read_pointer_at(store, pointer_key(url))
+
+
+def read_pointer_at(store: Store, key: str) -> dict[str, Any] | None:
+    """The pointer stored at `key`, or None if there is none or it is unreadable."""
     try:
         data = json.loads(store.get(key))
     except ObjectNotFound:

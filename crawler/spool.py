@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from crawler.captures import read_pointer
+from crawler.captures import read_pointer, read_pointer_at
 from crawler.records import StoredObject
-from crawler.storage import ObjectNotFound, Store, StoreError
+from crawler.storage import Store, StoreError
 
 logger = logging.getLogger(__name__)
 
@@ -115,17 +115,9 @@ def _replay(store: Store, entry: Path, info: dict[str, Any]) -> str:
         return "unchanged"
     for obj in info["objects"]:
         if obj["pointer"]:
-            existing = read_pointer_key(store, obj["key"])
+            existing = read_pointer_at(store, obj["key"])
             if existing and str(existing.get("capture_id", "")) > str(info.get("capture_id", "")):
                 continue  # the store already points at a newer capture
         store.put(obj["key"], (entry / obj["file"]).read_bytes(), content_type=obj["content_type"],
                   metadata=obj["metadata"])
     return "written"
-
-
-def read_pointer_key(store: Store, key: str) -> dict[str, Any] | None:
-    try:
-        data = json.loads(store.get(key))
-    except (ObjectNotFound, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
