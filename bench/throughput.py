@@ -5,6 +5,8 @@
 One run measures, on this machine:
   limit      extraction alone: crawler.extraction.extract_body on every page held in memory,
              one worker process per core (the same extractor and options as the pipeline);
+  fetch      the same command with no item pipelines: what Scrapy itself costs per page, and so
+             the most the cores allow once pages are fetched as well as extracted;
   local      `newsarchive archive -i URLS --store DIR` over the whole corpus;
   s3         the same into a moto S3 server (a separate process on 127.0.0.1);
 and prints pages/s and the ratio to the limit, CPU ms per page of newsarchive's own processes
@@ -145,14 +147,14 @@ def cpu_seconds(pid: int) -> float:
 
 
 def run_archive(urls_file: Path, store_args: list[str], env: dict[str, str], cwd: Path,
-                others: list[int]) -> dict[str, float]:
+                others: list[int], extra: tuple[str, ...] = ()) -> dict[str, float]:
     """One `newsarchive archive` run. Its CPU is the machine's busy time over the run minus the
     CPU of the other servers (`others`: the web server, the S3 server): this counts the
     command, its extraction workers and the forkserver, which exit too early to be read."""
     busy, other = busy_seconds(), sum(cpu_seconds(pid) for pid in others)
     peak = 0
-    process = subprocess.Popen(["newsarchive", "archive", "-i", str(urls_file), *store_args, *FAST], cwd=cwd, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    command = ["newsarchive", "archive", "-i", str(urls_file), *store_args, *FAST, *extra]
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     start = time.perf_counter()
 
     def watch() -> None:
@@ -223,6 +225,13 @@ def main() -> int:
         urls = work / "urls.txt"
         urls.write_text("\n".join(web + p for p in paths[: args.pages]) + "\n")
         web_pids = tree(web_process.pid)
+        no_pipelines = ("-s", "ITEM_PIPELINES={}")
+        fetch = run_archive(urls, ["--store", str(work / "fetch-only")], env, work, web_pids, no_pipelines)
+        fetch_ms, extract_ms = 1000 * fetch["cpu"] / args.pages, 1000 * (os.cpu_count() or 1) / rate_limit
+        ceiling = (os.cpu_count() or 1) * 1000 / (fetch_ms + extract_ms)
+        print(f"fetch  Scrapy alone (same command, no pipelines): {fetch_ms:.1f} ms/page of CPU; with extraction's "
+              f"{extract_ms:.1f} ms/page the cores allow at most {ceiling:.1f} pages/s = "
+              f"{ceiling / rate_limit:.2f} x limit before anything is stored")
         local = run_archive(urls, ["--store", str(work / "local")], env, work, web_pids)
         report("local", args.pages, local, rate_limit)
         print(f"       stored text byte-identical to `newsarchive extract`: "

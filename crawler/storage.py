@@ -339,6 +339,7 @@ def open_store(
     region: str | None = None,
     addressing_style: str = "auto",
     max_attempts: int = 4,
+    connections: int = 16,
 ) -> Store:
     """The store a URI names: a local path, file:///path, or s3://bucket[/prefix]."""
     parts = urlsplit(uri)
@@ -353,19 +354,21 @@ def open_store(
         if not parts.netloc:
             raise ValueError(f"S3 URI needs a bucket: s3://BUCKET[/PREFIX], not {uri!r}")
         client = make_s3_client(endpoint_url=endpoint_url, region=region, addressing_style=addressing_style,
-                                max_attempts=max_attempts)
+                                max_attempts=max_attempts, max_pool_connections=connections)
         return S3Store(client, parts.netloc, unquote(parts.path))
     supported = ", ".join(f"{s}://" for s in SUPPORTED_SCHEMES if s) + " or a local path"
     raise ValueError(f"unsupported store URI {uri!r}: use {supported}")
 
 
-def store_from_settings(settings: Any) -> Store:
+def store_from_settings(settings: Any, connections: int = 16) -> Store:
     """The store named by the ARCHIVE_URI, AWS_ENDPOINT_URL, AWS_REGION_NAME and
-    ARCHIVE_S3_ADDRESSING_STYLE settings (a Scrapy Settings or any mapping with .get)."""
+    ARCHIVE_S3_ADDRESSING_STYLE settings (a Scrapy Settings or any mapping with .get);
+    `connections` sizes an S3 client's connection pool (the number of threads using it)."""
     return open_store(
         settings.get("ARCHIVE_URI") or "archive",
         endpoint_url=settings.get("AWS_ENDPOINT_URL") or None,
         region=settings.get("AWS_REGION_NAME") or None,
         addressing_style=settings.get("ARCHIVE_S3_ADDRESSING_STYLE") or "auto",
         max_attempts=int(settings.get("ARCHIVE_S3_MAX_ATTEMPTS") or 4),
+        connections=connections,
     )
