@@ -62,6 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     archive.add_argument("urls", nargs="*", metavar="URL")
     archive.add_argument("-i", "--input", metavar="FILE", help="read URLs from FILE, one per line ('-': stdin)")
     archive.add_argument("--json", action="store_true", help="print one JSON object per URL")
+    archive.add_argument("--redis", metavar="URL", help="queue the URLs for a fleet's crawl (`crawl --redis`) "
+                         "instead of fetching them here")
+    archive.add_argument("--job", help="with --redis: the fleet's job (default: crawl-sites, the default for "
+                         "sites.toml)")
     archive.add_argument("-s", "--set", dest="settings", action="append", default=[], type=_setting_pair,
                          metavar="NAME=VALUE", help="override a Scrapy/newsarchive setting (repeatable)")
     archive.add_argument("-v", "--verbose", action="count", default=0,
@@ -75,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     crawl.add_argument("--job", help="the job's name, for its lock and run folder (default: crawl-<file>[-SITE...])")
     crawl.add_argument("--max-minutes", type=float, help="stop the run after this many minutes")
     crawl.add_argument("--max-items", type=int, help="stop the run after this many captures")
+    crawl.add_argument("--redis", metavar="URL", help="join the job's fleet: one frontier in Redis shared by every "
+                       "process started with the same URL and job (redis://host:6379/0)")
     crawl.add_argument("--json", action="store_true", help="print the summary as JSON")
     crawl.add_argument("-s", "--set", dest="settings", action="append", default=[], type=_setting_pair,
                        metavar="NAME=VALUE", help="override a Scrapy/newsarchive setting (repeatable)")
@@ -112,7 +118,7 @@ def build_settings(args: argparse.Namespace) -> Any:
     settings = Settings()
     settings.setmodule("settings", priority="project")
     overrides: dict[str, Any] = dict(getattr(args, "settings", []) or [])
-    for flag, name in (("store", "ARCHIVE_URI"), ("endpoint_url", "AWS_ENDPOINT_URL"),
+    for flag, name in (("store", "ARCHIVE_URI"), ("endpoint_url", "AWS_ENDPOINT_URL"), ("redis", "FLEET_REDIS_URL"),
                        ("region", "AWS_REGION_NAME"), ("s3_addressing_style", "ARCHIVE_S3_ADDRESSING_STYLE")):
         if getattr(args, flag, None):
             overrides[name] = getattr(args, flag)
@@ -151,10 +157,40 @@ def cmd_archive(args: argparse.Namespace) -> int:
     if not urls:
         raise CLIError("no URLs given (pass URLs as arguments or with --input FILE)")
     settings = build_settings(args)
+    if settings.get("FLEET_REDIS_URL"):
+        return push_to_fleet(urls, settings.get("FLEET_REDIS_URL"), args.job or "crawl-sites")
     settings.set("ARCHIVE_SKIP_UNCHANGED", False, priority="cmdline")  # asked for: always captured
     if len(urls) < 4 and settings.getpriority("EXTRACT_WORKERS") < 40:  # not set on the command line
         settings.set("EXTRACT_WORKERS", 0, priority="cmdline")  # a few pages: workers would cost more
     return run_archive(urls, settings, _open_store(settings), as_json=args.json)
+
+
+def push_to_fleet(urls: list[str], redis_url: str, job: str) -> int:
+    """Queue `urls` for the job's fleet; the crawl processes fetch and archive them."""
+    from crawler.fleet import FleetError, connect, fleet_status, push_urls, redact
+    from crawler.fleet_components import encode_one_off
+    from crawler.urls import BadURLError, check_url
+
+    good, failed = [], 0
+    for url in dict.fromkeys(urls):
+        try:
+            good.append(check_url(url))
+        except BadURLError as exc:
+            print(f"failed    {url}: {exc}")
+            failed += 1
+    try:
+        client = connect(redis_url)
+        length = push_urls(client, job, [encode_one_off(url) for url in good])
+        status = fleet_status(client, job)
+    except FleetError as exc:
+        raise CLIError(str(exc)) from None
+    for url in good:
+        print(f"queued    {url}")
+    running = (f"run {status['run_id']} has {len(status['workers'])} process(es)" if status["run_id"]
+               else "no run is active: the next `newsarchive crawl --redis` run fetches them")
+    print(f"Queued {len(good)} URL(s) for fleet job {job} at {redact(redis_url)} ({length} waiting; {running})",
+          file=sys.stderr)
+    return 1 if failed else 0
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:

@@ -85,20 +85,42 @@ def run_archive(
 EXIT_LOCKED = 75  # EX_TEMPFAIL: another run of the job holds the lock; try again later
 
 
+def join_fleet(settings: Any, job: str, run_id: str) -> Any:
+    """Join (or start) the job's fleet run in Redis and switch `settings` to its shared
+    scheduler, duplicate filter and throttle (crawler.fleet). Raises FleetError."""
+    from crawler.fleet import FleetRun, connect
+    from crawler.fleet_components import fleet_settings
+
+    url = settings.get("FLEET_REDIS_URL")
+    fleet = FleetRun.join(connect(url), job, run_id, worker_ttl=settings.getint("FLEET_WORKER_TTL", 30))
+    settings.setdict(fleet_settings(fleet, url), priority="cmdline")
+    return fleet
+
+
 def run_crawl(sites: list[Any], settings: Any, store: Store, *, job: str, as_json: bool = False,
               out: TextIO | None = None, err: TextIO | None = None) -> int:
     """One scheduled-crawl run of `sites`; print the summary; return the exit code."""
+    from crawler.fleet import FleetError, redact
     from crawler.runs import format_summary, new_run_id
     from crawler.spiders.sites import SitesSpider
 
     out, err = out or sys.stdout, err or sys.stderr
     store.check()
-    run_id = new_run_id()
+    run_id, fleet = new_run_id(), None
+    if settings.get("FLEET_REDIS_URL"):
+        try:
+            fleet = join_fleet(settings, job, run_id)
+        except FleetError as exc:
+            err.write(f"Error: {exc}\n")
+            return 1
+        run_id = fleet.run_id
+        role = "started" if fleet.started else "joined"
+        err.write(f"Fleet {redact(settings.get('FLEET_REDIS_URL'))}: {role} run {run_id} as {fleet.worker}\n")
     err.write(f"Crawl {job} run {run_id}: {len(sites)} site(s) into {store.location('')}\n")
     err.flush()
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(SitesSpider)
-    process.crawl(crawler, sites=sites, job=job, run_id=run_id)
+    process.crawl(crawler, sites=sites, job=job, run_id=run_id, fleet=fleet)
     process.start()
     locked_out = getattr(crawler.spider, "locked_out", None)
     if locked_out:
@@ -110,7 +132,8 @@ def run_crawl(sites: list[Any], settings: Any, store: Store, *, job: str, as_jso
         err.write("Error: the run ended without a summary (see the log with -v)\n")
         return 1
     out.write((json.dumps(summary, ensure_ascii=False) if as_json else format_summary(summary)) + "\n")
-    err.write(f"Manifest: {store.location(f'runs/{job}/{run_id}/')}\n")
+    worker = f"{fleet.worker}/" if fleet is not None else ""
+    err.write(f"Manifest: {store.location(f'runs/{job}/{run_id}/{worker}')}\n")
     failed = [name for name, site in summary["sites"].items() if site["status"] == "failed"]
     spooled = sum(site.get("spooled", 0) for site in summary["sites"].values())
     if spooled:

@@ -3,6 +3,7 @@
 Active only for spiders that run jobs (they have `job` and `run_id`, like SitesSpider):
     runs/{job}/{run_id}/manifest-00001.jsonl ...   one JSON line per URL decided
     runs/{job}/{run_id}/summary.json                per-site counts, written at the end
+(in a fleet, under runs/{job}/{run_id}/{worker}/: each process writes its own).
 Manifest parts are written every MANIFEST_PART_LINES lines, so a long run's memory stays
 bounded and a killed run leaves what it had decided. At the end the spider's job lock is
 released, after the summary is safely stored.
@@ -59,7 +60,8 @@ class RunManifest:
     def spider_opened(self, spider: Any) -> None:
         if getattr(spider, "job", None) and getattr(spider, "run_id", None):
             self.report = RunReport(spider.job, spider.run_id, getattr(spider, "sites", {}))
-            self._prefix = f"runs/{spider.job}/{spider.run_id}/"
+            worker = getattr(spider, "worker", None)  # in a fleet, each process writes its own parts
+            self._prefix = f"runs/{spider.job}/{spider.run_id}/" + (f"{worker}/" if worker else "")
 
     def _add(self, entry: dict[str, Any]) -> None:
         if self.report is None:

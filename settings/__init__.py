@@ -82,4 +82,18 @@ ITEM_PIPELINES = {
     "pipelines.archive.ArchivePipeline": 800,
 }
 
+# --- Fleet: many crawl processes, one frontier in Redis (crawler/fleet.py) ----------------
+# redis://host:6379/0 makes `newsarchive crawl` a member of the job's fleet (also --redis).
+FLEET_REDIS_URL = None
+# Seconds between two requests to one host, counted across every process of the fleet.
+FLEET_DOMAIN_DELAY = 1.0
+# A process whose heartbeat is this many seconds old is gone; its leased requests go back.
+FLEET_WORKER_TTL = 30
+# The run's duplicate filter expires this long after its last addition (a run that never ended).
+FLEET_SEEN_TTL_HOURS = 48
+# Inert (NotConfigured) unless the process is a member of a fleet; crawler.fleet_components.
+# fleet_settings() adds the shared scheduler, duplicate filter and throttled download handler.
+EXTENSIONS["crawler.fleet_components.FleetExtension"] = 600
+SPIDER_MIDDLEWARES = {"crawler.fleet_components.FleetAckMiddleware": 950}
+
 globals().update(_overrides_from_env(_os.environ))

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sysconfig
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -163,3 +164,50 @@ def cli(tmp_path: Path) -> Any:
         spool = {"NEWSARCHIVE_SPOOL_DIR": str(tmp_path / "spool")}  # never the user's own spool
         return run_cli(list(args), cwd=tmp_path, env={**spool, **(env or {})}, stdin=stdin)
     return run
+
+
+@dataclass
+class RedisServer:
+    url: str
+    client: Any
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A real redis-server on 127.0.0.1 (Debian's package; tests/install.sh installs it)."""
+    import redis
+
+    binary = shutil.which("redis-server")
+    if not binary:
+        pytest.fail("redis-server is not installed: run tests/install.sh (the README's test command does)")
+    scratch = tmp_path_factory.mktemp("redis")
+    for _attempt in range(3):  # redis-server cannot bind port 0: a free port, retried if taken meanwhile
+        [port] = _free_ports(1)
+        process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                    "--appendonly", "no", "--dir", str(scratch)],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis(host="127.0.0.1", port=port)
+        for _ in range(100):
+            if process.poll() is not None:
+                break
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        if process.poll() is None:
+            break
+    else:
+        pytest.fail("redis-server did not start")
+    try:
+        yield RedisServer(f"redis://127.0.0.1:{port}/0", client)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """The test Redis, emptied: each test starts with no fleet state."""
+    redis_server.client.flushall()
+    return redis_server.url

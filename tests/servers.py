@@ -30,6 +30,8 @@ class Site:
     root: Path
     requests: list[str] = field(default_factory=list)
     """Paths requested so far, in order (query strings included)."""
+    times: list[float] = field(default_factory=list)
+    """When each of `requests` arrived (time.monotonic())."""
     delay: float = 0.0
     """Seconds to wait before answering a request under /news/ (to make crawls slow)."""
 
@@ -79,6 +81,7 @@ class SiteHandler(SimpleHTTPRequestHandler):
             self.wfile.write(body)
 
     def do_GET(self) -> None:
+        self.site.times.append(time.monotonic())
         self.site.requests.append(self.path)
         if self.site.delay and self.path.startswith("/news/"):
             time.sleep(self.site.delay)

@@ -30,6 +30,7 @@ from crawler import signals
 from crawler.captures import read_pointer
 from crawler.decisions import decide
 from crawler.discovery import Candidate, feed_links, page_links, parse_feed, parse_sitemap, sitemaps_in_robots
+from crawler.fleet import FleetRun, ack_failure
 from crawler.items import FetchedPage
 from crawler.locks import JobLock, LockHeld, acquire
 from crawler.runs import new_run_id
@@ -54,7 +55,7 @@ class SitesSpider(scrapy.Spider):
 
     def __init__(self, sites: list[SiteConfig] | None = None, sites_file: str | None = None,
                  only: str | Iterable[str] | None = None, job: str | None = None, run_id: str | None = None,
-                 **kwargs: Any) -> None:
+                 fleet: FleetRun | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         names = only.split(",") if isinstance(only, str) else list(only or [])
         if sites is None:
@@ -63,7 +64,9 @@ class SitesSpider(scrapy.Spider):
             sites = load_sites(Path(sites_file), [n for n in names if n])
         self.sites = {site.name: site for site in sites}
         self.job = job or default_job(sites_file, names)
-        self.run_id = run_id or new_run_id()
+        self.fleet = fleet  # a member of a fleet sharing one frontier in Redis (crawler.fleet)
+        self.run_id = fleet.run_id if fleet is not None else run_id or new_run_id()
+        self.worker = fleet.worker if fleet is not None else None  # its own manifest parts and summary
         self.store: Store | None = None
         self.lock: JobLock | None = None
         self.locked_out: str | None = None
@@ -85,6 +88,8 @@ class SitesSpider(scrapy.Spider):
 
     async def _take_lock(self) -> bool:
         assert self.store is not None
+        if self.fleet is not None:  # the fleet's run in Redis is the lock: every process joins it
+            return True
         try:
             self.lock = await asyncio.to_thread(acquire, self.store, self.job, self.run_id, self._lock_ttl())
         except LockHeld as exc:
@@ -105,12 +110,21 @@ class SitesSpider(scrapy.Spider):
         if key in self._sources:
             return None
         self._sources.add(key)
-        return Request(url, callback=callback, errback=self.source_failed, dont_filter=True,
+        # in a fleet, the run's shared duplicate filter keeps other processes from reading it too
+        return Request(url, callback=callback, errback=self.source_failed, dont_filter=self.fleet is None,
                        meta={"site": site.name, "role": role, **meta})
 
     async def start(self) -> AsyncIterator[Any]:
         if not await self._take_lock():
             return
+        if self.fleet is not None and not self.fleet.started:
+            return  # another process started this run and pushed the seeds: work from the queue
+        for request in self._seeds():
+            yield request
+        if self.fleet is not None:
+            await asyncio.to_thread(self.fleet.seeded)
+
+    def _seeds(self) -> Iterable[Request]:
         for site in self.sites.values():
             hosts = {f"{p.scheme}://{p.netloc}" for p in map(urlsplit, (*site.start_urls, *site.feeds, *site.sitemaps))}
             requests = [self._source(f"{h}/robots.txt", site, "robots", self.parse_robots,
@@ -192,6 +206,7 @@ class SitesSpider(scrapy.Spider):
 
     def source_failed(self, failure: Failure) -> None:
         request = getattr(failure, "request", None)
+        ack_failure(self, request)
         self._source_error(request, describe_failure(failure.value) if failure.value else "unknown error")
 
     # --- articles -----------------------------------------------------------------------
@@ -217,10 +232,15 @@ class SitesSpider(scrapy.Spider):
                                                         decision="skipped", reason=decision.reason, role="article",
                                                         extra=None)
                     continue
-                yield Request(url, callback=self.parse_article, errback=self.article_failed, headers=decision.headers,
-                              dont_filter=True, meta={"site": site.name, "role": "article", "decision": decision.reason,
-                                                      "discovery": candidate.evidence(), "requested_url": url,
-                                                      "handle_httpstatus_list": [304]})
+                yield self.article_request(url, site.name, decision.reason, candidate.evidence(), decision.headers)
+
+    def article_request(self, url: str, site: str | None, reason: str, evidence: dict[str, Any],
+                        headers: dict[str, str] | None = None, *, dont_filter: bool | None = None) -> Request:
+        """The request for an article URL, decided to be fetched for `reason`."""
+        return Request(url, callback=self.parse_article, errback=self.article_failed, headers=headers,
+                       dont_filter=self.fleet is None if dont_filter is None else dont_filter,
+                       meta={"site": site, "role": "article", "decision": reason, "discovery": evidence,
+                             "requested_url": url, "handle_httpstatus_list": [304]})
 
     def parse_article(self, response: Response) -> Iterable[FetchedPage]:
         meta = response.meta
@@ -236,6 +256,7 @@ class SitesSpider(scrapy.Spider):
         request = getattr(failure, "request", None)
         if request is None:
             return
+        ack_failure(self, request)
         reason = describe_failure(failure.value) if failure.value else "unknown error"
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value("archive/failed")

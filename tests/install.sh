@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The servers the tests start, from Debian: Ceph's S3 gateway (tests/rgw/install.sh) and
+# redis-server (the fleet tests). Idempotent; as root or with sudo.
+set -euo pipefail
+here="$(dirname "$0")"
+bash "$here/rgw/install.sh"
+if ! command -v redis-server >/dev/null; then
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends redis-server >/dev/null
+  # the package starts a system-wide server on 6379; the tests start their own on a free port
+  $SUDO systemctl disable --now redis-server >/dev/null 2>&1 || true
+fi
