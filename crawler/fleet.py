@@ -235,11 +235,12 @@ class FleetRun:
         """End the run (once, whoever calls first): the next process starts a new one."""
         return bool(self.client.eval(_END_RUN, 2, self.run_key, self.seen, self.run_id))
 
-    def leave(self) -> None:
-        pipe = self.client.pipeline(transaction=False)
-        pipe.delete(self.lease_key())
-        pipe.delete(self.worker_key())
-        pipe.execute()
+    def leave(self) -> int:
+        """Leave the fleet. Requests still leased here (a run stopped early by --max-minutes,
+        --max-items or SIGTERM) go back to the queue for the others; return how many."""
+        moved = int(self.client.eval(_REQUEUE, 2, self.queue, self.lease_key()))
+        self.client.delete(self.worker_key())
+        return moved
 
 
 def throttle_wait(client: Any, host: str, delay: float) -> float:

@@ -150,7 +150,8 @@ class FleetExtension:
             self.loop.stop()
         if self.fleet is not None:
             try:
-                self.fleet.leave()
+                if moved := self.fleet.leave():
+                    logger.warning("Left the fleet with %d request(s) unfinished: put back in the queue", moved)
             except Exception as exc:  # its heartbeat expires anyway, and its leases go back then
                 logger.warning("Could not leave the fleet cleanly: %s", exc)
 

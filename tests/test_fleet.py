@@ -213,5 +213,9 @@ def test_duplicate_filter_expires_and_dead_workers_leases_go_back(redis_url: str
     assert dupefilter.request_seen(Request("https://example.com/a")) is False
     assert dupefilter.request_seen(Request("https://example.com/a")) is True
     assert 0 < client.ttl(first.seen) <= 3600  # bounded: it expires even if the run never ends
+    leased = second.pop()
+    assert leased is not None and second.queued() == 0
+    # stopped early (--max-minutes, SIGTERM): both its unfinished requests go back to the queue
+    assert second.leave() == 2 and second.queued() == 2
     assert second.end() is True and second.end() is False  # ended once
     assert client.exists(first.seen) == 0 and client.get(first.run_key) is None
