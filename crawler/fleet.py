@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 PREFIX = "newsarchive"
 THROTTLE_PREFIX = f"{PREFIX}:throttle:"
 LEASE = "fleet_lease"  # request.meta key: the lease token of a request popped from the queue
+STARTUP_TTL = 60  # seconds a process counts as alive between joining and its first heartbeat
 DEFAULT_RUN_TTL = 600  # seconds a run survives without any heartbeat (every process died)
 
 # RPOP a request and record it as leased by this worker, atomically.
@@ -162,13 +163,20 @@ class FleetRun:
              worker: str | None = None) -> FleetRun:
         """Join the job's current run, or start one with `run_id` if none is running."""
         worker = worker or new_worker_id()
-        client.set(job_key(job, "worker", worker), "starting", ex=worker_ttl)
+        # alive while Scrapy starts up (its heartbeats begin when the spider opens)
+        client.set(job_key(job, "worker", worker), "starting", ex=max(worker_ttl, STARTUP_TTL))
         started = bool(client.set(job_key(job, "run"), run_id, nx=True, ex=run_ttl))
         if started:  # hold a lease while seeding, so nobody sees an empty, idle fleet meanwhile
             client.hset(job_key(job, "leases", worker), "seeding", b"")
         else:
             current = client.get(job_key(job, "run"))
             if current is None:  # it ended in between: start the next one
+                return cls.join(client, job, run_id, worker_ttl=worker_ttl, run_ttl=run_ttl, worker=worker)
+            if not _live_workers(client, job, exclude=worker):
+                # every process of that run died (their heartbeats expired): end it, so this
+                # scheduled start is a fresh run with its seeds, not a join to nobody
+                logger.warning("Run %s of %s has no live process left: ending it", current.decode(), job)
+                client.eval(_END_RUN, 2, job_key(job, "run"), job_key(job, "run", current.decode(), "seen"), current)
                 return cls.join(client, job, run_id, worker_ttl=worker_ttl, run_ttl=run_ttl, worker=worker)
             run_id = current.decode()
         return cls(client, job, run_id, worker, started, worker_ttl)
@@ -241,6 +249,11 @@ class FleetRun:
         moved = int(self.client.eval(_REQUEUE, 2, self.queue, self.lease_key()))
         self.client.delete(self.worker_key())
         return moved
+
+
+def _live_workers(client: Any, job: str, exclude: str) -> list[str]:
+    keys = client.scan_iter(match=job_key(job, "worker", "*").replace("[", "\\["), count=100)
+    return [w for w in (k.decode().rsplit(":", 1)[1] for k in keys) if w != exclude]
 
 
 def throttle_wait(client: Any, host: str, delay: float) -> float:

@@ -199,7 +199,8 @@ def test_duplicate_filter_expires_and_dead_workers_leases_go_back(redis_url: str
     first.seeded()
     assert first.pop() is not None and second.pop() is not None
     assert first.others_busy() and second.others_busy()  # each sees the other's work in flight
-    time.sleep(1.5)  # neither beats: both heartbeats expire
+    first.beat()
+    time.sleep(1.5)  # the first stops beating: its heartbeat expires
     second.beat()
     assert second.requeue_dead() == 1  # the first's lease is back in the queue
     assert second.queued() == 1
@@ -219,3 +220,14 @@ def test_duplicate_filter_expires_and_dead_workers_leases_go_back(redis_url: str
     assert second.leave() == 2 and second.queued() == 2
     assert second.end() is True and second.end() is False  # ended once
     assert client.exists(first.seen) == 0 and client.get(first.run_key) is None
+
+
+def test_a_run_whose_processes_all_died_is_replaced_by_a_fresh_one(redis_url: str) -> None:
+    client = connect(redis_url)
+    dead = FleetRun.join(client, JOB, "run-1", worker_ttl=1)
+    dead.beat()  # it ran (its heartbeats had started)...
+    client.sadd(dead.seen, b"fingerprint-of-a-seed")
+    time.sleep(1.5)  # ...and was killed: no heartbeat since, and the run was never ended
+    fresh = FleetRun.join(client, JOB, "run-2", worker_ttl=30)
+    assert fresh.started and fresh.run_id == "run-2"  # pushes the seeds again, with a new filter
+    assert client.exists(dead.seen) == 0
