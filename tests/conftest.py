@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from tests.newssite import NewsSite
 from tests.servers import S3Server, Site, serve_s3, serve_site
 
 TESTS = Path(__file__).parent
@@ -154,6 +155,18 @@ def run_cli(args: list[str], *, cwd: Path, env: dict[str, str] | None = None,
     full_env.update(env or {})
     return subprocess.run([newsarchive_command(), *args], cwd=cwd, env=full_env, input=stdin,
                           capture_output=True, timeout=timeout)
+
+
+@pytest.fixture
+def news(tmp_path: Path) -> Iterator[tuple[NewsSite, Site]]:
+    """The generated news site (edition 1) served on 127.0.0.1, and its sites.toml in tmp_path."""
+    root = tmp_path / "site"
+    root.mkdir()
+    with serve_site(root) as served:
+        site = NewsSite(root, served.url)
+        site.publish(1)
+        (tmp_path / "sites.toml").write_text(site.sites_toml())
+        yield site, served
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,18 +19,7 @@ from crawler.locks import lock_key
 from crawler.storage import LocalDirStore, S3Store
 from tests.conftest import newsarchive_command
 from tests.newssite import NewsSite
-from tests.servers import Site, serve_site
-
-
-@pytest.fixture
-def news(tmp_path: Path) -> Iterator[tuple[NewsSite, Site]]:
-    root = tmp_path / "site"
-    root.mkdir()
-    with serve_site(root) as served:
-        site = NewsSite(root, served.url)
-        site.publish(1)
-        (tmp_path / "sites.toml").write_text(site.sites_toml())
-        yield site, served
+from tests.servers import Site
 
 
 def summary_of(proc: subprocess.CompletedProcess[bytes]) -> dict[str, Any]:
