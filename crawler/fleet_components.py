@@ -55,6 +55,17 @@ def fleet_settings(fleet: FleetRun, redis_url: str) -> dict[str, Any]:
     }
 
 
+def join_fleet(settings: Any, job: str, run_id: str) -> FleetRun:
+    """Join (or start) the job's fleet run in Redis and switch `settings` (not yet frozen) to
+    its shared scheduler, duplicate filter and throttle. Raises FleetError."""
+    from crawler.fleet import connect
+
+    url = settings.get("FLEET_REDIS_URL")
+    fleet = FleetRun.join(connect(url), job, run_id, worker_ttl=settings.getint("FLEET_WORKER_TTL", 30))
+    settings.setdict(fleet_settings(fleet, url), priority="cmdline")
+    return fleet
+
+
 class LeasedQueue(FifoQueue):  # type: ignore[misc]
     """FIFO (LPUSH / RPOP) like scrapy-redis's FifoQueue; each pop leases the request."""
 

@@ -85,22 +85,11 @@ def run_archive(
 EXIT_LOCKED = 75  # EX_TEMPFAIL: another run of the job holds the lock; try again later
 
 
-def join_fleet(settings: Any, job: str, run_id: str) -> Any:
-    """Join (or start) the job's fleet run in Redis and switch `settings` to its shared
-    scheduler, duplicate filter and throttle (crawler.fleet). Raises FleetError."""
-    from crawler.fleet import FleetRun, connect
-    from crawler.fleet_components import fleet_settings
-
-    url = settings.get("FLEET_REDIS_URL")
-    fleet = FleetRun.join(connect(url), job, run_id, worker_ttl=settings.getint("FLEET_WORKER_TTL", 30))
-    settings.setdict(fleet_settings(fleet, url), priority="cmdline")
-    return fleet
-
-
 def run_crawl(sites: list[Any], settings: Any, store: Store, *, job: str, as_json: bool = False,
               out: TextIO | None = None, err: TextIO | None = None) -> int:
     """One scheduled-crawl run of `sites`; print the summary; return the exit code."""
     from crawler.fleet import FleetError, redact
+    from crawler.fleet_components import join_fleet
     from crawler.runs import format_summary, new_run_id
     from crawler.spiders.sites import SitesSpider
 

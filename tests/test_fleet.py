@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -19,7 +20,7 @@ import pytest
 from crawler.captures import list_captures, read_record
 from crawler.fleet import FleetRun, connect
 from crawler.storage import LocalDirStore
-from tests.conftest import RedisServer, newsarchive_command
+from tests.conftest import REPO, RedisServer, newsarchive_command
 from tests.newssite import NewsSite
 from tests.servers import Site
 from tests.test_crawl_e2e import check_two_runs
@@ -221,3 +222,23 @@ def test_a_run_whose_processes_all_died_is_replaced_by_a_fresh_one(redis_url: st
     fresh = FleetRun.join(client, JOB, "run-2", worker_ttl=30)
     assert fresh.started and fresh.run_id == "run-2"  # pushes the seeds again, with a new filter
     assert client.exists(dead.seen) == 0
+
+
+def test_scrapy_crawl_and_scrapyd_join_the_fleet_by_setting(news: tuple[NewsSite, Site], tmp_path: Path,
+                                                            redis_url: str, redis_server: RedisServer) -> None:
+    """`scrapy crawl sites -s FLEET_REDIS_URL=...` (what scrapyd runs) is a fleet member too."""
+    site, served = news
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSARCHIVE_", "AWS_"))}
+    command = [sys.executable, "-m", "scrapy", "crawl", "sites", "-a", f"sites_file={tmp_path / 'sites.toml'}"]
+    for setting in (f"FLEET_REDIS_URL={redis_url}", f"ARCHIVE_URI={tmp_path / 'archive'}", "FLEET_DOMAIN_DELAY=0",
+                    "FLEET_WORKER_TTL=3", f"ARCHIVE_SPOOL_DIR={tmp_path / 'spool'}", "LOG_LEVEL=WARNING"):
+        command += ["-s", setting]
+    workers = [subprocess.Popen(command, cwd=REPO, env=env, stderr=(tmp_path / f"s{i}.err").open("wb"))
+               for i in range(2)]
+    assert wait_all(workers) == [0, 0]
+    store = LocalDirStore(tmp_path / "archive")
+    for article in site.articles:
+        assert len(list_captures(store, served(article.path))) == 1, article.path
+    assert fetched_twice(served, 2) == []
+    assert len(list((tmp_path / "archive" / "runs" / JOB).glob("*/*/summary.json"))) == 2  # one run, two members
+    assert_fleet_state_cleared(redis_server)

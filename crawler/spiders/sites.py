@@ -77,6 +77,13 @@ class SitesSpider(scrapy.Spider):
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SitesSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.store = store_from_settings(crawler.settings)
+        if spider.fleet is None and crawler.settings.get("FLEET_REDIS_URL"):
+            # `scrapy crawl sites -s FLEET_REDIS_URL=...` and scrapyd: join here, while the
+            # settings can still change (Scrapy freezes them right after creating the spider)
+            from crawler.fleet_components import join_fleet
+
+            spider.fleet = join_fleet(crawler.settings, spider.job, spider.run_id)
+            spider.run_id, spider.worker = spider.fleet.run_id, spider.fleet.worker
         return spider
 
     # --- the run's lock -----------------------------------------------------------------
