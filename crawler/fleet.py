@@ -29,6 +29,7 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -206,12 +207,18 @@ class FleetRun:
         """Nothing is in flight here any more (the engine is idle): drop this worker's leases."""
         self.client.delete(self.lease_key())
 
+    def _other_leases(self) -> Iterator[tuple[str, Any]]:
+        """(worker, lease key) of every other worker holding leases, dead or alive."""
+        for key in self.client.scan_iter(match=job_key(self.job, "leases", "*").replace("[", "\\["), count=100):
+            worker = key.decode().rsplit(":", 1)[1]
+            if worker != self.worker:
+                yield worker, key
+
     def requeue_dead(self) -> int:
         """Put back the leases of workers whose heartbeat expired; return how many requests."""
         count = 0
-        for key in self.client.scan_iter(match=job_key(self.job, "leases", "*").replace("[", "\\["), count=100):
-            worker = key.decode().rsplit(":", 1)[1]
-            if worker != self.worker and not self.client.exists(self.worker_key(worker)):
+        for worker, key in self._other_leases():
+            if not self.client.exists(self.worker_key(worker)):
                 moved = int(self.client.eval(_REQUEUE, 2, self.queue, key))
                 if moved:
                     logger.warning("Worker %s is gone: %d of its requests put back in the queue", worker, moved)
@@ -220,11 +227,8 @@ class FleetRun:
 
     def others_busy(self) -> bool:
         """Does a live worker other than this one hold leases (work in flight)?"""
-        for key in self.client.scan_iter(match=job_key(self.job, "leases", "*").replace("[", "\\["), count=100):
-            worker = key.decode().rsplit(":", 1)[1]
-            if worker != self.worker and self.client.hlen(key) and self.client.exists(self.worker_key(worker)):
-                return True
-        return False
+        return any(self.client.hlen(key) and self.client.exists(self.worker_key(worker))
+                   for worker, key in self._other_leases())
 
     def queued(self) -> int:
         return int(self.client.llen(self.queue))
@@ -277,9 +281,10 @@ def fleet_status(client: Any, job: str) -> dict[str, Any]:
             "workers": sorted(workers), "seen": int(seen), "time": time.time()}
 
 
-def ack_failure(spider: Any, request: Any) -> None:
-    """An errback's request is done (it failed, and the failure is recorded)."""
+def acknowledge(spider: Any, message: Any) -> None:
+    """The request behind `message` (a Request, or the Response to one) is done: release its
+    lease, if `spider` is a fleet member and the request came from the fleet's queue."""
     fleet = getattr(spider, "fleet", None)
-    token = request.meta.get(LEASE) if request is not None else None
+    token = message.meta.get(LEASE) if message is not None else None
     if isinstance(fleet, FleetRun) and token:
         fleet.done(token)

@@ -28,7 +28,7 @@ from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import FifoQueue
 from twisted.internet import task
 
-from crawler.fleet import LEASE, FleetRun, queue_key, seen_key, throttle_wait
+from crawler.fleet import LEASE, FleetRun, acknowledge, queue_key, seen_key, throttle_wait
 
 logger = logging.getLogger(__name__)
 
@@ -144,9 +144,7 @@ class FleetExtension:
                 logger.warning("Fleet heartbeat failed: %s", exc)
 
     def item_done(self, response: Response | None = None, **_: Any) -> None:
-        token = response.meta.get(LEASE) if response is not None else None
-        if self.fleet is not None and token:
-            self.fleet.done(token)
+        acknowledge(self.crawler.spider, response)
 
     def spider_idle(self, spider: Any) -> None:
         if self.fleet is None:
@@ -175,28 +173,27 @@ class FleetAckMiddleware:
     def from_crawler(cls, crawler: Crawler) -> Self:
         if not crawler.settings.getbool("FLEET_ENABLED"):
             raise NotConfigured
-        return cls()
+        return cls(crawler)
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler  # its spider: Scrapy is dropping the `spider` argument of these methods
 
     async def process_spider_output_async(self, response: Response, result: AsyncIterator[Any],
                                           spider: Any = None) -> AsyncIterator[Any]:
         items = 0
         async for output in result:
-            if not isinstance(output, Request):
-                items += 1
+            items += not isinstance(output, Request)
             yield output
-        fleet, token = _fleet(spider) if spider is not None else None, response.meta.get(LEASE)
-        if fleet is not None and token and not items:
-            fleet.done(token)
+        if not items:
+            acknowledge(self.crawler.spider, response)
 
     def process_spider_output(self, response: Response, result: Any, spider: Any = None) -> Any:
         items = 0
         for output in result:
-            if not isinstance(output, Request):
-                items += 1
+            items += not isinstance(output, Request)
             yield output
-        fleet, token = _fleet(spider) if spider is not None else None, response.meta.get(LEASE)
-        if fleet is not None and token and not items:
-            fleet.done(token)
+        if not items:
+            acknowledge(self.crawler.spider, response)
 
 
 class FleetThrottledHTTPHandler(HTTP11DownloadHandler):

@@ -30,7 +30,7 @@ from crawler import signals
 from crawler.captures import read_pointer
 from crawler.decisions import decide
 from crawler.discovery import Candidate, feed_links, page_links, parse_feed, parse_sitemap, sitemaps_in_robots
-from crawler.fleet import FleetRun, ack_failure
+from crawler.fleet import FleetRun, acknowledge
 from crawler.items import FetchedPage
 from crawler.locks import JobLock, LockHeld, acquire
 from crawler.runs import new_run_id
@@ -213,7 +213,7 @@ class SitesSpider(scrapy.Spider):
 
     def source_failed(self, failure: Failure) -> None:
         request = getattr(failure, "request", None)
-        ack_failure(self, request)
+        acknowledge(self, request)
         self._source_error(request, describe_failure(failure.value) if failure.value else "unknown error")
 
     # --- articles -----------------------------------------------------------------------
@@ -263,7 +263,7 @@ class SitesSpider(scrapy.Spider):
         request = getattr(failure, "request", None)
         if request is None:
             return
-        ack_failure(self, request)
+        acknowledge(self, request)
         reason = describe_failure(failure.value) if failure.value else "unknown error"
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value("archive/failed")
