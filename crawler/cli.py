@@ -1,7 +1,8 @@
 """The `newsarchive` command (also `python -m crawler`): a thin layer over the library.
 
-    newsarchive archive URL [URL ...] [--store URI] [--json]
-    newsarchive crawl --sites sites.toml [SITE ...] [--store URI] [--job NAME]
+    newsarchive archive URL [URL ...] [--store URI] [--json] [--redis URL [--job NAME]]
+    newsarchive crawl --sites sites.toml [SITE ...] [--store URI] [--job NAME] [--redis URL]
+    newsarchive spool status|flush [--store URI]
     newsarchive show URL [--store URI] [--raw | --json | --list] [--capture ID]
     newsarchive extract PAGE.html [--url URL] [--json]
 
@@ -158,7 +159,10 @@ def cmd_archive(args: argparse.Namespace) -> int:
         raise CLIError("no URLs given (pass URLs as arguments or with --input FILE)")
     settings = build_settings(args)
     if settings.get("FLEET_REDIS_URL"):
-        return push_to_fleet(urls, settings.get("FLEET_REDIS_URL"), args.job or "crawl-sites")
+        from crawler.spiders.sites import default_job
+
+        job = args.job or default_job("sites.toml", [])  # the job `crawl --sites sites.toml` runs
+        return push_to_fleet(urls, settings.get("FLEET_REDIS_URL"), job)
     settings.set("ARCHIVE_SKIP_UNCHANGED", False, priority="cmdline")  # asked for: always captured
     if len(urls) < 4 and settings.getpriority("EXTRACT_WORKERS") < 40:  # not set on the command line
         settings.set("EXTRACT_WORKERS", 0, priority="cmdline")  # a few pages: workers would cost more
