@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from crawler.captures import list_captures, read_raw, read_record, read_text
+from crawler.keys import pointer_key
 from crawler.storage import LocalDirStore, S3Store
 from tests.conftest import newsarchive_command
 from tests.newssite import NewsSite
@@ -58,7 +59,7 @@ def test_s3_down_mid_crawl_loses_nothing(tmp_path: Path, s3_server: Any, aws_env
             assert 10 <= stored_during_outage < 32, crawl.stderr.decode()[-2000:]
             spooled = len(list((tmp_path / "spool").glob("*/*/entry.json")))
             # every page fetched is stored or spooled (or both: cut between its meta.json and its pointer)
-            assert spooled >= 32 - stored_during_outage
+            assert spooled >= 32 - stored_during_outage, (crawl.stdout.decode(), crawl.stderr.decode()[-3000:])
             assert crawl.returncode == 1  # a scheduler hears that the store was down
             assert json.loads(crawl.stdout)["sites"]["harbor"]["spooled"] == spooled
 
@@ -204,3 +205,22 @@ def test_credentials_never_appear_in_anything_a_run_writes(tmp_path: Path, s3_se
     assert sum(len(blob) for blob in written) > 100_000  # the runs did write (and log) plenty
     assert [i for i, blob in enumerate(written) if secret.encode() in blob] == []
     assert [i for i, blob in enumerate(written) if aws_env["AWS_ACCESS_KEY_ID"].encode() in blob] == []
+
+
+def test_a_pointer_the_store_cannot_read_does_not_lose_the_articles_found_with_it(
+        cli: Any, news: tuple[NewsSite, Site], tmp_path: Path) -> None:
+    # Deciding what to fetch reads each article's latest.json. When the store fails that read
+    # (here: a folder where the file should be), the article is fetched as if new and spooled;
+    # the rest of its sitemap is still archived, and the run says so.
+    site, served = news
+    broken = site.articles[5]
+    (tmp_path / "archive" / pointer_key(served(broken.path))).mkdir(parents=True)
+    proc = cli("crawl", "--sites", "sites.toml", "--json", "-s", "ARCHIVE_STORE_COOLDOWN=0")
+    assert proc.returncode == 1, proc.stderr.decode()[-2000:]
+    assert json.loads(proc.stdout)["sites"]["harbor"]["spooled"] == 1
+    [entry] = (tmp_path / "spool").glob("*/*/entry.json")
+    assert json.loads(entry.read_text())["url"] == served(broken.path)
+    store = LocalDirStore(tmp_path / "archive")
+    for article in site.articles:
+        if article is not broken:
+            assert len(list_captures(store, served(article.path))) == 1, article.path

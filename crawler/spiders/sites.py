@@ -36,7 +36,7 @@ from crawler.locks import JobLock, LockHeld, acquire
 from crawler.runs import new_run_id
 from crawler.sites import SiteConfig, load_sites
 from crawler.spiders.news import describe_failure, page_from_response
-from crawler.storage import Store, store_from_settings
+from crawler.storage import Store, StoreError, store_from_settings
 from crawler.urls import normalise_url
 
 logger = logging.getLogger(__name__)
@@ -231,8 +231,16 @@ class SitesSpider(scrapy.Spider):
         now = datetime.now(UTC)
         for start in range(0, len(fresh), LOOKUP_BATCH):
             batch = fresh[start:start + LOOKUP_BATCH]
-            pointers = await asyncio.gather(*(asyncio.to_thread(read_pointer, self.store, url) for url, _ in batch))
-            for (url, candidate), pointer in zip(batch, pointers, strict=True):
+            found = await asyncio.gather(*(asyncio.to_thread(read_pointer, self.store, url) for url, _ in batch),
+                                         return_exceptions=True)
+            errors = [result for result in found if isinstance(result, StoreError)]
+            if errors:  # better twice than never: fetch; what the store cannot take goes to the spool
+                logger.warning("Site %s: the store did not answer for %d of %d article(s) (%s): fetching them "
+                               "as if new", site.name, len(errors), len(batch), errors[0])
+            for (url, candidate), result in zip(batch, found, strict=True):
+                if isinstance(result, BaseException) and not isinstance(result, StoreError):
+                    raise result
+                pointer = None if isinstance(result, BaseException) else result
                 decision = decide(candidate, pointer, site, now)
                 if not decision.fetch:
                     self.crawler.signals.send_catch_log(signals.url_decided, url=url, site=site.name,
