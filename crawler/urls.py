@@ -41,6 +41,7 @@ def check_url(url: str) -> str:
     return candidate
 
 
+@lru_cache(maxsize=4096)
 def canonical_url(url: str) -> str:
     """The form used to identify a URL in the archive.
 
@@ -70,11 +71,14 @@ TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hsa_", "oly_", "vero_")
 _AMP_PATH = re.compile(r"(?<=/)amp/?$|\.amp(?=\.html?$)", re.IGNORECASE)
 
 
+@lru_cache(maxsize=4096)
 def normalise_url(url: str) -> str:
     """The canonical form without tracking parameters, fragment or AMP markers.
 
     Two URLs of one story that differ only in utm_*/fbclid/... parameters, parameter order,
     host case, default port, fragment or an AMP suffix normalise to the same string.
+    Cached: one page's URLs are normalised several times (identity, aliases, keys), and
+    w3lib's canonicalize_url costs ~0.1 ms a call.
     """
     parts = urlsplit(url.strip())
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
@@ -93,7 +97,11 @@ def _domain_parser() -> Any:
 
 def site_of(url: str) -> str:
     """The registrable domain of `url` ("bbc.co.uk" for "www.bbc.co.uk"), or its host."""
-    host = (urlsplit(url).hostname or "").lower()
+    return _site_of_host((urlsplit(url).hostname or "").lower())
+
+
+@lru_cache(maxsize=4096)
+def _site_of_host(host: str) -> str:
     parsed = _domain_parser()(host)
     return str(parsed.top_domain_under_public_suffix or host)
 

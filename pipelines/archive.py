@@ -138,11 +138,12 @@ class ArchivePipeline:
             self._inc("archive/failed")
             raise DropItem(f"{page.requested_url}: not archived: {reason}")
         keys = capture_keys(identity, page.fetched_at)
-        objects, record = render_objects(item, keys, identity=identity, previous=previous)
+        raw_sha, text_sha = content_digests(item)
+        objects, record = render_objects(item, keys, identity=identity, previous=previous,
+                                         digests=(raw_sha, text_sha))
         pointer = render_pointer(record, keys.prefix)
         pointers = [StoredObject(pointer_key(u), pointer, "application/json")
                     for u in [identity, *_aliases(page, identity)]]
-        raw_sha, text_sha = content_digests(item)
         info = {"capture_id": record["capture_id"], "identity": identity, "url": page.requested_url,
                 "store": self.store.location(""), "reason": reason, "skip_unchanged": self.skip_unchanged,
                 "raw_sha256": raw_sha, "text_sha256": text_sha}
@@ -169,7 +170,8 @@ class ArchivePipeline:
         if same and self.skip_unchanged and previous is not None:
             return self._note_unchanged(item, identity, previous), 0
         keys = capture_keys(identity, page.fetched_at)
-        objects, record = render_objects(item, keys, identity=identity, previous=previous)
+        objects, record = render_objects(item, keys, identity=identity, previous=previous,
+                                         digests=(raw_sha, text_sha))
         for obj in objects:  # raw, text, then meta.json: a capture with meta.json is complete
             self._put(obj)
         self._put_pointers([identity, *_aliases(page, identity)], render_pointer(record, keys.prefix))

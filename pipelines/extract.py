@@ -64,6 +64,8 @@ class ExtractPipeline:
         if self.workers > 0:
             # forkserver: workers are not forked from a process running the reactor's threads
             context = multiprocessing.get_context("forkserver")
+            # the forkserver imports the extractor once; each worker forks with it loaded
+            context.set_forkserver_preload(["crawler.extraction"])
             self.executor = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_worker_init,
                                                 initargs=(os.getpid(),))
 

@@ -50,6 +50,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.PrivateAddressMiddleware": 50,
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.middlewares.RobotsTxtMiddleware": 100,
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.middlewares.MetaRefreshMiddleware": 580,
 }
 # Refuse URLs whose host resolves to a loopback, private, link-local or reserved address. Turn
 # this on when others can submit URLs (a web form, a bot): NEWSARCHIVE_BLOCK_PRIVATE_ADDRESSES=1.

@@ -53,6 +53,7 @@ class SiteHandler(SimpleHTTPRequestHandler):
     """Static files under the site root plus a few dynamic paths (after Scrapy's mock server):
 
     /redirect?to=PATH   302 to PATH
+    /refresh?to=PATH&pad=N  a page of N bytes or more whose <meta http-equiv="refresh"> goes to PATH
     /status/N           an HTML page with status N
     /big?size=N         N bytes of text/html (repetitive: compresses well)
     /noise?size=N       N bytes of text/html made of random words (compresses poorly)
@@ -89,6 +90,12 @@ class SiteHandler(SimpleHTTPRequestHandler):
         query = parse_qs(parts.query)
         if parts.path == "/redirect":
             self._send(302, b"", {"Location": query["to"][0]})
+        elif parts.path == "/refresh":  # the charset only in <meta>: no header to read it from
+            head = (f'<html><head><meta charset="windows-1252"><title>Déplacé</title>'
+                    f'<meta http-equiv="refresh" content="0; url={query["to"][0]}"></head><body>').encode("cp1252")
+            filler = "<p>Cette page a déménagé. Ce paragraphe la rend longue. </p>\n".encode("cp1252")
+            body = head + filler * (int(query["pad"][0]) // len(filler) + 1) + b"</body></html>"
+            self._send(200, body, {"Content-Type": "text/html"})
         elif match := re.fullmatch(r"/status/(\d{3})", parts.path):
             status = int(match.group(1))
             headers = {"Content-Type": "text/html; charset=utf-8"}

@@ -126,6 +126,20 @@ def test_redirects_are_followed_and_recorded(cli: Any, site: Site, tmp_path: Pat
     assert read_raw(store, ref) == site.served_bytes(target)
 
 
+@pytest.mark.parametrize("pad", [100, 300_000])
+def test_meta_refresh_is_followed_on_small_and_long_pages(cli: Any, site: Site, tmp_path: Path, pad: int) -> None:
+    # Only the page's head is read for the tag (crawler.middlewares.MetaRefreshMiddleware): a long
+    # page whose charset is declared in <meta> alone must be followed like a short one.
+    target = "/news/2026/11/drone-strike-izhevsk.html"
+    start = site(f"/refresh?to={target}&pad={pad}")
+    proc = cli("archive", start, "--json")
+    assert proc.returncode == 0, proc.stderr.decode()
+    store = LocalDirStore(tmp_path / "archive")
+    ref, record = only_capture(store, start)
+    assert record["url"] == site(target) and record["redirect_urls"] == [start]
+    assert read_raw(store, ref) == site.served_bytes(target)
+
+
 def test_oversized_response_is_refused_with_a_reason(cli: Any, site: Site, tmp_path: Path) -> None:
     proc = cli("archive", site("/big?size=300000"), "-s", "DOWNLOAD_MAXSIZE=100000")
     assert proc.returncode == 1
