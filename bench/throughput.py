@@ -1,6 +1,6 @@
 """Throughput of the real `newsarchive` command against the machine's extraction limit.
 
-    python bench/throughput.py [--pages 2000] [--rss-pages 10000] [--no-s3]
+    python bench/throughput.py [--pages 2000] [--rss-pages 10000] [--no-s3] [--s3-server moto|rgw]
 
 One run measures, on this machine:
   limit      extraction alone: crawler.extraction.extract_body on every page held in memory,
@@ -8,7 +8,9 @@ One run measures, on this machine:
   fetch      the same command with no item pipelines: what Scrapy itself costs per page, and so
              the most the cores allow once pages are fetched as well as extracted;
   local      `newsarchive archive -i URLS --store DIR` over the whole corpus;
-  s3         the same into a moto S3 server (a separate process on 127.0.0.1);
+  s3         the same into a local S3 server: moto (default; a Python server that closes the
+             connection after each request) or Ceph RGW (--s3-server rgw; production S3 with
+             keep-alive, installed by tests/rgw/install.sh);
 and prints pages/s and the ratio to the limit, CPU ms per page of newsarchive's own processes
 (the command and its extraction workers: the machine's busy time minus the web and S3
 servers'), CPU ms per page of the S3 server, S3 requests per
@@ -27,14 +29,17 @@ import contextlib
 import gzip
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -147,7 +152,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 def run_archive(urls_file: Path, store_args: list[str], env: dict[str, str], cwd: Path,
-                others: list[int], extra: tuple[str, ...] = ()) -> dict[str, float]:
+                others: list[int], extra: tuple[str, ...] = ()) -> dict[str, Any]:
     """One `newsarchive archive` run. Its CPU is the machine's busy time over the run minus the
     CPU of the other servers (`others`: the web server, the S3 server): this counts the
     command, its extraction workers and the forkserver, which exit too early to be read."""
@@ -176,8 +181,38 @@ def run_archive(urls_file: Path, store_args: list[str], env: dict[str, str], cwd
             "first_failure": next((line for line in lines if line.startswith(("failed", "spooled"))), "")}
 
 
-def report(name: str, pages: int, run: dict[str, float], limit_rate: float, extra: str = "") -> float:
-    rate = pages / run["seconds"]
+@contextlib.contextmanager
+def s3_server(kind: str, work: Path) -> Iterator[tuple[str, list[int], dict[str, str], Callable[[], int]]]:
+    """A local S3 server: its endpoint, its processes, credentials, and a count of requests served."""
+    if kind == "moto":
+        with serve_s3(work / "moto.log") as server:
+            def moto_requests() -> int:  # moto's werkzeug log: one line per request
+                return sum(1 for line in (work / "moto.log").read_text(errors="replace").splitlines()
+                           if '" 2' in line or '" 3' in line or '" 4' in line)
+            yield (server.endpoint_url, [server.process.pid],
+                   {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"}, moto_requests)
+        return
+    scratch = work / "rgw"
+    ports = [free_port(), free_port()]
+    started = subprocess.run(["bash", str(REPO / "tests" / "rgw" / "start.sh"), str(scratch), *map(str, ports)],
+                             capture_output=True, timeout=300)
+    pids = [int(p.read_text()) for p in (scratch / "run").glob("*.pid") if p.read_text().strip().isdigit()]
+    try:
+        if started.returncode != 0:
+            raise RuntimeError(f"Ceph RGW did not start: {started.stderr.decode()[-1000:]}")
+
+        def rgw_requests() -> int:  # radosgw's log: one "beast:" line per request
+            return (scratch / "log" / "client.rgw.log").read_text(errors="replace").count(" beast: ")
+        yield (f"http://127.0.0.1:{ports[0]}", pids,
+               {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "testtest"}, rgw_requests)
+    finally:
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+
+def report(name: str, pages: int, run: dict[str, Any], limit_rate: float, extra: str = "") -> float:
+    rate: float = pages / run["seconds"]
     print(f"{name:<6} {pages} pages in {run['seconds']:.1f} s: {rate:.1f} pages/s = {rate / limit_rate:.2f} x limit; "
           f"newsarchive CPU {1000 * run['cpu'] / pages:.1f} ms/page; peak RSS {run['peak_rss_mb']:.0f} MB; "
           f"stored {run['archived']:.0f}, failed {run['failed']:.0f}{extra}")
@@ -208,6 +243,8 @@ def main() -> int:
     parser.add_argument("--pages", type=int, default=2000)
     parser.add_argument("--rss-pages", type=int, default=0, help="also measure peak RSS at this many pages")
     parser.add_argument("--no-s3", action="store_true")
+    parser.add_argument("--s3-server", choices=("moto", "rgw"), default="moto",
+                        help="moto (a Python server, one connection per request) or Ceph RGW (tests/rgw/install.sh)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="newsarchive-bench-"))
     work.chmod(0o755)  # nginx's workers run as another user
@@ -237,25 +274,23 @@ def main() -> int:
         print(f"       stored text byte-identical to `newsarchive extract`: "
               f"{identical_text(paths[: args.pages], web, work / 'local', work, env)}")
         if not args.no_s3:
-            with serve_s3(work / "moto.log") as server:
+            with s3_server(args.s3_server, work) as (endpoint, server_pids, credentials, count_requests):
                 import boto3
 
-                fake = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
-                        "AWS_DEFAULT_REGION": "us-east-1"}
-                s3_env = {**env, **fake, "AWS_ENDPOINT_URL": server.endpoint_url,
+                s3_env = {**env, **credentials, "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": endpoint,
                           "NEWSARCHIVE_S3_ADDRESSING_STYLE": "path"}
-                boto3.client("s3", endpoint_url=server.endpoint_url, region_name="us-east-1",
-                             aws_access_key_id="bench", aws_secret_access_key="bench").create_bucket(Bucket="bench")
-                log_lines = len((work / "moto.log").read_text(errors="replace").splitlines())
-                server_cpu = cpu_seconds(server.process.pid)
-                s3 = run_archive(urls, ["--store", "s3://bench/x"], s3_env, work, [*web_pids, server.process.pid])
-                server_cpu = cpu_seconds(server.process.pid) - server_cpu
-                requests = [line for line in (work / "moto.log").read_text(errors="replace").splitlines()[log_lines:]
-                            if '" 2' in line or '" 4' in line or '" 3' in line]
+                boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                             aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+                             aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"]).create_bucket(Bucket="bench")
+                before = count_requests()
+                server_cpu = sum(cpu_seconds(pid) for pid in server_pids)
+                s3 = run_archive(urls, ["--store", "s3://bench/x"], s3_env, work, [*web_pids, *server_pids])
+                server_cpu = sum(cpu_seconds(pid) for pid in server_pids) - server_cpu
+                requests = count_requests() - before
             own, srv = s3["cpu"] / args.pages, server_cpu / args.pages
             rate = report("s3", args.pages, s3, rate_limit,
-                          f"; S3 server CPU {1000 * srv:.1f} ms/page; {len(requests) / max(s3['archived'], 1):.1f} "
-                          "S3 requests per capture")
+                          f"; {args.s3_server} server CPU {1000 * srv:.1f} ms/page; "
+                          f"{requests / max(s3['archived'], 1):.1f} S3 requests per capture")
             allowed = (os.cpu_count() or 1) / (own + srv)
             print(f"       own CPU vs local: {own / (local['cpu'] / args.pages):.2f} x; pages/s vs what the cores "
                   f"allow with the server's share ({allowed:.1f}): {rate / allowed:.2f} x")

@@ -30,13 +30,6 @@ def _url_of(item: Any) -> str | None:
     return None
 
 
-def quiet_root_logger(settings: Any) -> None:
-    """Scrapy filters by LOG_LEVEL in its handler but leaves the root logger at NOTSET, so every
-    debug call (several a page) still builds its record; the root's level skips them at the call."""
-    if settings.get("LOG_LEVEL") and settings.get("LOG_ENABLED", True):
-        logging.root.setLevel(settings.get("LOG_LEVEL"))
-
-
 def connect_reporter(crawler: Any, reporter: Reporter) -> None:
     """Route the crawl's signals to one Result per requested URL."""
 
@@ -80,7 +73,6 @@ def run_archive(
     err.flush()
     reporter = Reporter(urls, out, as_json=as_json)
     process = CrawlerProcess(settings)
-    quiet_root_logger(settings)
     crawler = process.create_crawler(NewsSpider)
     connect_reporter(crawler, reporter)
     process.crawl(crawler, urls=urls)
@@ -116,7 +108,6 @@ def run_crawl(sites: list[Any], settings: Any, store: Store, *, job: str, as_jso
     err.write(f"Crawl {job} run {run_id}: {len(sites)} site(s) into {store.location('')}\n")
     err.flush()
     process = CrawlerProcess(settings)
-    quiet_root_logger(settings)
     crawler = process.create_crawler(SitesSpider)
     process.crawl(crawler, sites=sites, job=job, run_id=run_id, fleet=fleet)
     process.start()

@@ -67,6 +67,8 @@ DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
 RETRY_TIMES = 2
 TELNETCONSOLE_ENABLED = False
+# Scrapy's, minus the two DEBUG lines per page when LOG_LEVEL is above DEBUG (built for nothing).
+LOG_FORMATTER = "crawler.logformatter.QuietLogFormatter"
 # Scrapy starts this many asyncio tasks for every response's output; our callbacks yield one
 # item per page, so Scrapy's default of 100 made ~100 tasks per page for nothing.
 CONCURRENT_ITEMS = 16

@@ -140,6 +140,15 @@ def test_meta_refresh_is_followed_on_small_and_long_pages(cli: Any, site: Site, 
     assert read_raw(store, ref) == site.served_bytes(target)
 
 
+def test_the_crawl_log_shows_each_page_only_when_asked(cli: Any, site: Site) -> None:
+    url = site("/news/2026/11/drone-strike-izhevsk.html")
+    quiet, debug = cli("archive", url), cli("archive", url, "-vvv")
+    assert quiet.returncode == debug.returncode == 0
+    assert quiet.stderr.decode().splitlines()[1:] == ["Done: 1 archived, 0 partial, 0 raw-only, 0 spooled, 0 failed"]
+    assert f"Crawled (200) <GET {url}>" in debug.stderr.decode()
+    assert f"Scraped from <200 {url}>" in debug.stderr.decode()
+
+
 def test_oversized_response_is_refused_with_a_reason(cli: Any, site: Site, tmp_path: Path) -> None:
     proc = cli("archive", site("/big?size=300000"), "-s", "DOWNLOAD_MAXSIZE=100000")
     assert proc.returncode == 1
