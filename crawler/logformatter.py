@@ -3,7 +3,7 @@
 Scrapy logs "Crawled (200) <GET ...>" and "Scraped from <200 ...>" with the whole item for
 every page at DEBUG. Its handler drops them at any other LOG_LEVEL, but only after each record
 was built, since the root logger stays at NOTSET: ~0.1 ms per page for lines nobody sees
-(bench/throughput.py). Returning None is Scrapy's documented way to skip a message.
+(a py-spy profile of bench/throughput.py). Returning None is Scrapy's documented way to skip a message.
 """
 
 from __future__ import annotations

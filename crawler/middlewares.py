@@ -4,7 +4,7 @@ PrivateAddressMiddleware (off by default) keeps the archiver off private network
 
 MetaRefreshMiddleware is Scrapy's, reading only the head of the page. Scrapy's looks for the
 tag in the first 4096 characters of response.text, which decodes the whole body first: about
-0.5 ms of CPU per news page (bench/throughput.py), and a decoded copy of every page held as
+0.5 ms of CPU per news page (a py-spy profile of bench/throughput.py), and a decoded copy of every page held as
 long as its response lives.
 
 RobotsTxtMiddleware works around a Scrapy bug (seen in 2.19.0): while robots.txt for a

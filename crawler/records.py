@@ -97,7 +97,7 @@ def build_record(item: ExtractedPage, keys: CaptureKeys, text: bytes | None, *, 
             "size": len(page.body), "sha256": raw_sha,
         },
         "text": None if text is None else {
-            "name": TEXT_NAME, "size": len(text), "sha256": text_sha or sha256(text),
+            "name": TEXT_NAME, "size": len(text), "sha256": text_sha,
             "chars": len(text.decode("utf-8")),
             "words": item.extraction.words if item.extraction else 0,
         },
