@@ -1,22 +1,25 @@
 """Throughput of the real `newsarchive` command against the machine's extraction limit.
 
-    python bench/throughput.py [--pages 2000] [--rss-pages 10000] [--no-s3] [--s3-server moto|rgw]
+    python bench/throughput.py [--pages 2000] [--rounds 3] [--rss-pages 10000] [--no-s3] [--s3-server moto|rgw]
 
-One run measures, on this machine:
-  limit      extraction alone: crawler.extraction.extract_body on every page held in memory,
+Each of --rounds rounds measures, on this machine:
+  limit      (before the first round and after each; a round uses the mean of its two)
+             extraction alone: crawler.extraction.extract_body on every page held in memory,
              one worker process per core (the same extractor and options as the pipeline);
   fetch      the same command with no item pipelines: what Scrapy itself costs per page, and so
              the most the cores allow once pages are fetched as well as extracted;
+  nostore    the same command with extraction but no archive pipeline: what fetching, handing
+             pages to the extraction workers and extracting reach before anything is written;
   local      `newsarchive archive -i URLS --store DIR` over the whole corpus;
   s3         the same into a local S3 server: moto (default; a Python server that closes the
              connection after each request) or Ceph RGW (--s3-server rgw; production S3 with
              keep-alive, installed by tests/rgw/install.sh);
 and prints pages/s and the ratio to the limit, CPU ms per page of newsarchive's own processes
 (the command and its extraction workers: the machine's busy time minus the web and S3
-servers'), CPU ms per page of the S3 server, S3 requests per
-capture, and peak RSS of newsarchive's process tree; with --rss-pages, peak RSS again at that
-many pages. The corpus is ../shared/data/extraction-dev/ replicated under distinct paths and
-served by nginx (apt package nginx-light; a Python server in its own process if nginx is
+servers'), CPU ms per page of the S3 server, S3 requests per capture, and peak RSS of
+newsarchive's process tree; then the medians over the rounds. With --rss-pages, peak RSS
+again at that many pages. The corpus is ../shared/data/extraction-dev/ replicated under
+distinct paths and served by nginx (apt package nginx-light; a Python server in its own process if nginx is
 missing). Targets (issue 6): local >= 0.8 x limit; S3 own CPU within 15 % of local; S3
 pages/s >= 0.8 x cores / (own + server CPU s per page); RSS at 10000 within 10 % of 2000.
 It also checks that the stored text is byte-identical to `newsarchive extract` on some pages.
@@ -31,6 +34,7 @@ import os
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -211,16 +215,6 @@ def s3_server(kind: str, work: Path) -> Iterator[tuple[str, list[int], dict[str,
                 os.kill(pid, signal.SIGTERM)
 
 
-def report(name: str, pages: int, run: dict[str, Any], limit_rate: float, extra: str = "") -> float:
-    rate: float = pages / run["seconds"]
-    print(f"{name:<6} {pages} pages in {run['seconds']:.1f} s: {rate:.1f} pages/s = {rate / limit_rate:.2f} x limit; "
-          f"newsarchive CPU {1000 * run['cpu'] / pages:.1f} ms/page; peak RSS {run['peak_rss_mb']:.0f} MB; "
-          f"stored {run['archived']:.0f}, failed {run['failed']:.0f}{extra}")
-    if run["first_failure"]:
-        print(f"       first failure: {run['first_failure']}")
-    return rate
-
-
 def identical_text(paths: list[str], web: str, store: Path, work: Path, env: dict[str, str]) -> bool:
     from crawler.captures import list_captures, read_record, read_text
     from crawler.storage import LocalDirStore
@@ -238,9 +232,98 @@ def identical_text(paths: list[str], web: str, store: Path, work: Path, env: dic
     return True
 
 
+def measure_round(urls: Path, work: Path, env: dict[str, str], web_pids: list[int], pages: int, label: str,
+                  s3: S3Target | None) -> dict[str, float]:
+    """One round: fetch only, extraction without storing, local store, S3; their figures per page."""
+    cores = os.cpu_count() or 1
+    no_pipelines = ("-s", "ITEM_PIPELINES={}")
+    extract_only = ("-s", 'ITEM_PIPELINES={"pipelines.extract.ExtractPipeline": 300}')
+    fetch = run_archive(urls, ["--store", str(work / f"fetch-{label}")], env, work, web_pids, no_pipelines)
+    unstored = run_archive(urls, ["--store", str(work / f"nostore-{label}")], env, work, web_pids, extract_only)
+    local = run_archive(urls, ["--store", str(work / f"local-{label}")], env, work, web_pids)
+    check_complete("local", local, pages)
+    figures = {"fetch_ms": 1000 * fetch["cpu"] / pages, "nostore_rate": pages / unstored["seconds"],
+               "nostore_ms": 1000 * unstored["cpu"] / pages, "local_rate": pages / local["seconds"],
+               "local_ms": 1000 * local["cpu"] / pages, "local_rss": local["peak_rss_mb"],
+               "local_seconds": local["seconds"]}
+    if s3 is not None:
+        before, server_cpu = s3.count_requests(), sum(cpu_seconds(pid) for pid in s3.pids)
+        run = run_archive(urls, ["--store", f"s3://bench/{label}"], s3.env, work, [*web_pids, *s3.pids])
+        check_complete("s3", run, pages)
+        own, srv = run["cpu"] / pages, (sum(cpu_seconds(pid) for pid in s3.pids) - server_cpu) / pages
+        allowed = cores / (own + srv)
+        figures |= {"s3_rate": pages / run["seconds"], "s3_ms": 1000 * own, "server_ms": 1000 * srv,
+                    "s3_rss": run["peak_rss_mb"], "s3_seconds": run["seconds"],
+                    "requests": (s3.count_requests() - before) / max(run["archived"], 1),
+                    "allowed": allowed, "s3_vs_allowed": pages / run["seconds"] / allowed,
+                    "s3_vs_local_cpu": own / (local["cpu"] / pages)}
+    return figures
+
+
+def add_limit(figures: dict[str, float], limits: tuple[float, float]) -> None:
+    """The round's limit (the mean of the measures before and after it) and the ratios to it."""
+    cores = os.cpu_count() or 1
+    figures["limit"] = limit_rate = sum(limits) / 2
+    figures["extract_ms"] = 1000 * cores / limit_rate
+    figures["ceiling"] = cores * 1000 / (figures["fetch_ms"] + figures["extract_ms"]) / limit_rate
+    for name in ("nostore", "local", "s3"):
+        if f"{name}_rate" in figures:
+            figures[f"{name}_ratio"] = figures[f"{name}_rate"] / limit_rate
+
+
+def check_complete(name: str, run: dict[str, Any], pages: int) -> None:
+    if run["archived"] != pages:
+        raise SystemExit(f"{name} run stored {run['archived']} of {pages} pages (exit {run['exit']}): "
+                         f"{run['first_failure'] or 'no failure line'}")
+
+
+class S3Target:
+    def __init__(self, pids: list[int], env: dict[str, str], count_requests: Callable[[], int]) -> None:
+        self.pids, self.env, self.count_requests = pids, env, count_requests
+
+
+def summary(rounds: list[dict[str, float]], pages: int, s3_kind: str) -> None:
+    """The medians over the rounds, each ratio with its values per round."""
+    def med(key: str) -> float:
+        return statistics.median(r[key] for r in rounds)
+
+    def each(key: str) -> str:
+        return ", ".join(f"{r[key]:.2f}" for r in rounds)
+
+    cores, n = os.cpu_count() or 1, len(rounds)
+    print(f"\nmedians of {n} round(s) on {cores} cores, {pages} pages each (per round in brackets)")
+    limits = ", ".join(f"{r['limit']:.1f}" for r in rounds)
+    print(f"limit  extraction only, {cores} worker processes, pages in memory: {med('limit'):.1f} pages/s "
+          f"[{limits}]")
+    print(f"fetch  Scrapy alone (no item pipelines): {med('fetch_ms'):.1f} ms/page of CPU; with extraction's "
+          f"{med('extract_ms'):.1f} ms/page the cores allow at most {med('ceiling'):.2f} x limit [{each('ceiling')}]")
+    print(f"nostore extraction, nothing stored: {med('nostore_ratio'):.2f} x limit [{each('nostore_ratio')}]; "
+          f"newsarchive CPU {med('nostore_ms'):.1f} ms/page")
+    print(f"local  {med('local_rate'):.1f} pages/s = {med('local_ratio'):.2f} x limit [{each('local_ratio')}]; "
+          f"newsarchive CPU {med('local_ms'):.1f} ms/page; peak RSS {med('local_rss'):.0f} MB")
+    if "s3_rate" in rounds[0]:
+        print(f"s3     {med('s3_rate'):.1f} pages/s = {med('s3_ratio'):.2f} x limit; newsarchive CPU "
+              f"{med('s3_ms'):.1f} ms/page; peak RSS {med('s3_rss'):.0f} MB; {s3_kind} server CPU "
+              f"{med('server_ms'):.1f} ms/page; {med('requests'):.1f} S3 requests per capture")
+        print(f"       own CPU vs local: {med('s3_vs_local_cpu'):.2f} x [{each('s3_vs_local_cpu')}]; pages/s vs what "
+              f"the cores allow with the server's share ({med('allowed'):.1f}): {med('s3_vs_allowed'):.2f} x "
+              f"[{each('s3_vs_allowed')}]")
+
+
+def print_round(i: int, r: dict[str, float]) -> None:
+    line = (f"round {i}: limit {r['limit']:.1f} pages/s; fetch {r['fetch_ms']:.1f} ms/page, ceiling "
+            f"{r['ceiling']:.2f} x; nostore {r['nostore_ratio']:.2f} x; local {r['local_rate']:.1f} pages/s = "
+            f"{r['local_ratio']:.2f} x, CPU {r['local_ms']:.1f} ms/page")
+    if "s3_rate" in r:
+        line += (f"; s3 {r['s3_rate']:.1f} pages/s, CPU {r['s3_ms']:.1f} + server {r['server_ms']:.1f} ms/page, "
+                 f"own vs local {r['s3_vs_local_cpu']:.2f} x, vs allowed {r['s3_vs_allowed']:.2f} x")
+    print(line, flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=3, help="repeat the runs; medians are reported")
     parser.add_argument("--rss-pages", type=int, default=0, help="also measure peak RSS at this many pages")
     parser.add_argument("--no-s3", action="store_true")
     parser.add_argument("--s3-server", choices=("moto", "rgw"), default="moto",
@@ -256,55 +339,45 @@ def main() -> int:
         paths = build_corpus(corpus, max(args.pages, args.rss_pages))
         web_process, web = start_web(corpus, work)
         print(f"machine: {os.cpu_count()} cores; corpus {len(paths)} pages from {SOURCE.name} served by "
-              f"{'nginx' if 'nginx' in str(web_process.args) else 'python http.server'} at {web}")
-        # This VM's speed drifts by tens of percent within minutes: the limit is measured before
-        # and after the fetch and local runs, and their mean is the limit those are compared to.
-        limit_before = limit(corpus, paths[: args.pages])
+              f"{'nginx' if 'nginx' in str(web_process.args) else 'python http.server'} at {web}", flush=True)
         urls = work / "urls.txt"
         urls.write_text("\n".join(web + p for p in paths[: args.pages]) + "\n")
         web_pids = tree(web_process.pid)
-        no_pipelines = ("-s", "ITEM_PIPELINES={}")
-        fetch = run_archive(urls, ["--store", str(work / "fetch-only")], env, work, web_pids, no_pipelines)
-        local = run_archive(urls, ["--store", str(work / "local")], env, work, web_pids)
-        limit_after = limit(corpus, paths[: args.pages])
-        rate_limit = (limit_before + limit_after) / 2
-        print(f"limit  extraction only, {os.cpu_count()} worker processes, pages in memory: {rate_limit:.1f} pages/s "
-              f"(mean of {limit_before:.1f} before the runs below and {limit_after:.1f} after)")
-        fetch_ms, extract_ms = 1000 * fetch["cpu"] / args.pages, 1000 * (os.cpu_count() or 1) / rate_limit
-        ceiling = (os.cpu_count() or 1) * 1000 / (fetch_ms + extract_ms)
-        print(f"fetch  Scrapy alone (same command, no pipelines): {fetch_ms:.1f} ms/page of CPU; with extraction's "
-              f"{extract_ms:.1f} ms/page the cores allow at most {ceiling:.1f} pages/s = "
-              f"{ceiling / rate_limit:.2f} x limit before anything is stored")
-        report("local", args.pages, local, rate_limit)
-        print(f"       stored text byte-identical to `newsarchive extract`: "
-              f"{identical_text(paths[: args.pages], web, work / 'local', work, env)}")
-        if not args.no_s3:
-            with s3_server(args.s3_server, work) as (endpoint, server_pids, credentials, count_requests):
+        with contextlib.ExitStack() as stack:
+            target = None
+            if not args.no_s3:
+                endpoint, server_pids, credentials, count_requests = stack.enter_context(
+                    s3_server(args.s3_server, work))
                 import boto3
 
-                s3_env = {**env, **credentials, "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": endpoint,
-                          "NEWSARCHIVE_S3_ADDRESSING_STYLE": "path"}
                 boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
                              aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
                              aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"]).create_bucket(Bucket="bench")
-                before = count_requests()
-                server_cpu = sum(cpu_seconds(pid) for pid in server_pids)
-                s3 = run_archive(urls, ["--store", "s3://bench/x"], s3_env, work, [*web_pids, *server_pids])
-                server_cpu = sum(cpu_seconds(pid) for pid in server_pids) - server_cpu
-                requests = count_requests() - before
-            own, srv = s3["cpu"] / args.pages, server_cpu / args.pages
-            rate = report("s3", args.pages, s3, rate_limit,
-                          f"; {args.s3_server} server CPU {1000 * srv:.1f} ms/page; "
-                          f"{requests / max(s3['archived'], 1):.1f} S3 requests per capture")
-            allowed = (os.cpu_count() or 1) / (own + srv)
-            print(f"       own CPU vs local: {own / (local['cpu'] / args.pages):.2f} x; pages/s vs what the cores "
-                  f"allow with the server's share ({allowed:.1f}): {rate / allowed:.2f} x")
+                target = S3Target(server_pids, {**env, **credentials, "AWS_DEFAULT_REGION": "us-east-1",
+                                                "AWS_ENDPOINT_URL": endpoint,
+                                                "NEWSARCHIVE_S3_ADDRESSING_STYLE": "path"}, count_requests)
+            # This VM's speed drifts by tens of percent within minutes: the limit is measured between
+            # rounds, and each round is compared with the mean of the limits before and after it.
+            limits = [limit(corpus, paths[: args.pages])]
+            rounds = []
+            for i in range(1, max(args.rounds, 1) + 1):
+                figures = measure_round(urls, work, env, web_pids, args.pages, f"r{i}", target)
+                limits.append(limit(corpus, paths[: args.pages]))
+                add_limit(figures, (limits[-2], limits[-1]))
+                print_round(i, figures)
+                rounds.append(figures)
+        summary(rounds, args.pages, args.s3_server)
+        print(f"       stored text byte-identical to `newsarchive extract`: "
+              f"{identical_text(paths[: args.pages], web, work / 'local-r1', work, env)}")
         if args.rss_pages:
             urls.write_text("\n".join(web + p for p in paths[: args.rss_pages]) + "\n")
             big = run_archive(urls, ["--store", str(work / "local-big")], env, work, web_pids)
-            report("local", args.rss_pages, big, rate_limit)
-            print(f"       peak RSS at {args.rss_pages} vs {args.pages} pages: "
-                  f"{big['peak_rss_mb'] / local['peak_rss_mb']:.2f} x")
+            check_complete("local", big, args.rss_pages)
+            rss = statistics.median(r["local_rss"] for r in rounds)
+            print(f"local  {args.rss_pages} pages in {big['seconds']:.1f} s: {args.rss_pages / big['seconds']:.1f} "
+                  f"pages/s; newsarchive CPU {1000 * big['cpu'] / args.rss_pages:.1f} ms/page; "
+                  f"peak RSS {big['peak_rss_mb']:.0f} MB = {big['peak_rss_mb'] / rss:.2f} x the median at "
+                  f"{args.pages} pages")
     finally:
         if web_process is not None:
             web_process.terminate()

@@ -83,8 +83,11 @@ class LocalDirStore:
     @staticmethod
     def _write_temp(path: Path, data: bytes) -> str:
         """Write `data` to a fresh temporary file beside `path`, flushed to disk; return its name."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
+        try:  # a capture's folder exists for all but its first file: create it only when missing
+            fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
