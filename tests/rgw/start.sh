@@ -39,7 +39,7 @@ osd data = $C/\$name
 keyring = $C/keyring
 pid file = $C/run/\$name.pid
 [client.rgw]
-# tcp_nodelay, as production setups set it: without it each GET's body waited for a delayed ACK
+# tcp_nodelay=1 (a beast option, off by default): without it each GET's body waited for a delayed ACK
 # on a kept-alive connection (~40 ms a GET, against 3 ms with it)
 rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT tcp_nodelay=1
 rgw dns name = s3.localhost
