@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -33,6 +34,10 @@ class FetchedPage:
     discovery: Mapping[str, str] | None = field(default=None, compare=False)
     """How the URL was found: via (feed, sitemap, section, manual), source URL, and the
     date, title or lastmod the feed or sitemap gave as evidence."""
+    pointer: Mapping[str, Any] | None = field(default=None, compare=False)
+    """The article's latest.json as a crawl read it when deciding to fetch (None: it had none)."""
+    pointer_read: bool = field(default=False, compare=False)
+    """Whether `pointer` was read while deciding: the archive pipeline then need not read it again."""
 
     def __repr__(self) -> str:  # Scrapy logs items: never dump the body
         return f"FetchedPage(url={self.url!r}, status={self.status}, {len(self.body)} bytes)"

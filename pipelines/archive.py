@@ -70,6 +70,7 @@ class ArchivePipeline:
         self.cooldown = cooldown
         self._down_until = 0.0
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._pointers_written: set[str] = set()  # pointer keys this run wrote (crawls' read copies go stale)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -105,7 +106,9 @@ class ArchivePipeline:
 
     def _put_pointers(self, urls: list[str], data: bytes) -> None:
         for url in urls:
-            self._put(StoredObject(pointer_key(url), data, "application/json"))
+            key = pointer_key(url)
+            self._pointers_written.add(key)  # before the write: a failed write may have landed too
+            self._put(StoredObject(key, data, "application/json"))
 
     def _inc(self, name: str, count: int = 1) -> None:
         if self.stats is not None:
@@ -144,6 +147,7 @@ class ArchivePipeline:
         pointer = render_pointer(record, keys.prefix)
         pointers = [StoredObject(pointer_key(u), pointer, "application/json")
                     for u in [identity, *_aliases(page, identity)]]
+        self._pointers_written.update(obj.key for obj in pointers)  # the spool writes them later
         info = {"capture_id": record["capture_id"], "identity": identity, "url": page.requested_url,
                 "store": self.store.location(""), "reason": reason, "skip_unchanged": self.skip_unchanged,
                 "raw_sha256": raw_sha, "text_sha256": text_sha}
@@ -161,9 +165,7 @@ class ArchivePipeline:
         """Write one capture (on a pipeline thread) and say how many bytes it took; the same text
         as the newest capture, with ARCHIVE_SKIP_UNCHANGED, writes only the pointer's check time."""
         page = item.page
-        previous = read_pointer(self.store, identity)
-        if previous is None and self.skip_unchanged:  # only crawls decide "unchanged": only they need it
-            previous = recover_pointer(self.store, identity)
+        previous = self._previous(page, identity)
         raw_sha, text_sha = content_digests(item)
         same = previous is not None and (
             previous.get("text_sha256") == text_sha if text_sha else previous.get("raw_sha256") == raw_sha)
@@ -180,6 +182,19 @@ class ArchivePipeline:
         logger.info("Archived %s (%s) -> %s", page.requested_url, change, location)
         capture = self._capture(item, str(record["capture_id"]), location, change, record)
         return capture, sum(len(obj.data) for obj in objects)
+
+    def _previous(self, page: FetchedPage, identity: str) -> dict[str, Any] | None:
+        """The pointer to the article's newest capture. A crawl read it while deciding to fetch
+        the page: that copy is used, unless the page is filed under another URL than the one
+        looked up (a redirect, a canonical) or this run has written that pointer since."""
+        key = pointer_key(identity)
+        if page.pointer_read and key == pointer_key(page.requested_url) and key not in self._pointers_written:
+            previous = dict(page.pointer) if page.pointer is not None else None
+        else:
+            previous = read_pointer(self.store, identity)
+        if previous is None and self.skip_unchanged:  # only crawls decide "unchanged": only they need it
+            previous = recover_pointer(self.store, identity)
+        return previous
 
     def _count(self, capture: Capture, item: ExtractedPage, written: int) -> None:
         """Stats of a written capture (on the reactor thread: the stats collector is not thread-safe)."""

@@ -164,6 +164,8 @@ def serve_site(root: Path) -> Iterator[Site]:
 class S3Server:
     endpoint_url: str
     process: subprocess.Popen[bytes]
+    log_path: Path
+    """moto's log: one line per request ("GET /bucket/key HTTP/1.1" 200 -)."""
 
 
 @contextmanager
@@ -175,7 +177,7 @@ def serve_s3(log_path: Path) -> Iterator[S3Server]:
             stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         try:
-            yield S3Server(_wait_for_endpoint(log_path, process), process)
+            yield S3Server(_wait_for_endpoint(log_path, process), process, log_path)
         finally:
             process.terminate()
             try:

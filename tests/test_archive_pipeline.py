@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -72,3 +73,30 @@ def test_archiving_on_request_always_writes_a_capture(tmp_path: Path) -> None:
     assert archive(pipeline, fetched(CANONICAL)).change == "new"
     assert archive(pipeline, fetched(CANONICAL, at=T0 + timedelta(minutes=5))).change == "recaptured"
     assert len(capture_dirs(tmp_path)) == 2
+
+
+def test_a_crawls_copy_of_the_pointer_is_not_trusted_once_stale(tmp_path: Path) -> None:
+    """A crawl hands the pipeline the pointer it read while deciding, to save a second read. A copy
+    this run has since made stale, or one read for another URL than the article's, is read again:
+    else the same text would be stored twice."""
+    store = LocalDirStore(tmp_path)
+    first = archive(ArchivePipeline(store, skip_unchanged=True), fetched(CANONICAL))
+    decided = read_pointer(store, CANONICAL)  # what the next run's discovery reads, once
+    assert decided is not None
+
+    run = ArchivePipeline(store, skip_unchanged=True)
+    edited = ARTICLE.replace(b"The overnight attack marks", b"The overnight attack, confirmed on Monday, marks")
+    changed = archive(run, replace(fetched(CANONICAL, body=edited, at=T0 + timedelta(hours=1)),
+                                   pointer=decided, pointer_read=True))
+    assert changed.change == "changed"
+    # the same URL again in this run (another feed's link to it), decided on the same old pointer
+    again = archive(run, replace(fetched(CANONICAL, body=edited, at=T0 + timedelta(hours=2)),
+                                 pointer=decided, pointer_read=True))
+    assert again.change == "unchanged" and again.capture_id == changed.capture_id
+
+    # looked up by a short link whose pointer is older than the canonical URL's, filed under the latter
+    short = "https://hgz.example/s/abc123"
+    redirected = replace(fetched(CANONICAL, body=edited, requested=short, at=T0 + timedelta(hours=3)),
+                         pointer=decided, pointer_read=True)
+    assert archive(ArchivePipeline(store, skip_unchanged=True), redirected).change == "unchanged"
+    assert len(capture_dirs(tmp_path)) == 2 and first.capture_id != changed.capture_id

@@ -6,9 +6,11 @@ import gzip
 import hashlib
 import json
 import os
+import re
 import signal
 import subprocess
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +82,26 @@ def test_two_runs_into_s3(cli: Any, news: tuple[NewsSite, Site], s3_backend: Any
                           bucket: str) -> None:
     env = {**s3_backend.env, "AWS_ENDPOINT_URL": s3_backend.endpoint_url, "NEWSARCHIVE_S3_ADDRESSING_STYLE": "path"}
     check_two_runs(cli, news, S3Store(s3_client, bucket, "crawls"), ["--store", f"s3://{bucket}/crawls"], env)
+
+
+def test_a_crawl_reads_each_articles_pointer_once(cli: Any, news: tuple[NewsSite, Site], s3_server: Any,
+                                                  s3_backend: Any, bucket: str) -> None:
+    """Deciding to fetch an article reads its pointer; archiving it does not read it again."""
+    env = {**s3_backend.env, "AWS_ENDPOINT_URL": s3_backend.endpoint_url, "NEWSARCHIVE_S3_ADDRESSING_STYLE": "path"}
+    for run in (1, 2):
+        if run == 2:
+            news[0].publish(2)  # new articles and an edited one: new and changed captures
+        start = s3_server.log_path.stat().st_size
+        proc = cli("crawl", "--sites", "sites.toml", "--json", "--store", f"s3://{bucket}/crawls", env=env)
+        assert proc.returncode == 0, proc.stderr.decode()
+        with s3_server.log_path.open("rb") as log:
+            log.seek(start)
+            lines = log.read().decode(errors="replace").splitlines()
+        reads = Counter(match.group(1) for line in lines
+                        if (match := re.search(rf"GET (/{bucket}/crawls/\S+/latest\.json) ", line)))
+        captured = summary_of(proc)["new"] + summary_of(proc)["changed"]
+        assert captured > 0 and len(reads) >= captured, (run, reads)
+        assert set(reads.values()) == {1}, [key for key, n in reads.items() if n > 1]
 
 
 def test_a_second_run_while_one_runs_exits_at_once(cli: Any, news: tuple[NewsSite, Site], tmp_path: Path) -> None:

@@ -40,13 +40,15 @@ _MAXSIZE = re.compile(r"larger than download max size \((\d+)\)")
 
 def page_from_response(response: Response, requested_url: str, *, site: str | None = None,
                        discovery: dict[str, str] | None = None) -> FetchedPage:
-    """Everything we keep of a response, nothing parsed."""
+    """Everything we keep of a response, nothing parsed; with the article's pointer if the crawl
+    read it while deciding to fetch (request meta "pointer")."""
     headers = tuple(
         (name.decode("latin-1"), value.decode("latin-1"))
         for name, values in response.headers.items()
         for value in values
     )
-    redirects = response.request.meta.get("redirect_urls", []) if response.request else []
+    meta = response.request.meta if response.request else {}
+    redirects = meta.get("redirect_urls", [])
     return FetchedPage(
         requested_url=requested_url,
         url=response.url,
@@ -57,6 +59,8 @@ def page_from_response(response: Response, requested_url: str, *, site: str | No
         redirect_urls=tuple(redirects),
         site=site,
         discovery=discovery,
+        pointer=meta.get("pointer"),
+        pointer_read="pointer" in meta,
     )
 
 

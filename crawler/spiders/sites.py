@@ -241,13 +241,17 @@ class SitesSpider(scrapy.Spider):
                 if isinstance(result, BaseException) and not isinstance(result, StoreError):
                     raise result
                 pointer = None if isinstance(result, BaseException) else result
+                read = not isinstance(result, BaseException)
                 decision = decide(candidate, pointer, site, now)
                 if not decision.fetch:
                     self.crawler.signals.send_catch_log(signals.url_decided, url=url, site=site.name,
                                                         decision="skipped", reason=decision.reason, role="article",
                                                         extra=None)
                     continue
-                yield self.article_request(url, site.name, decision.reason, candidate.evidence(), decision.headers)
+                request = self.article_request(url, site.name, decision.reason, candidate.evidence(), decision.headers)
+                if read:  # the archive pipeline takes it from here instead of reading it again
+                    request.meta["pointer"] = pointer
+                yield request
 
     def article_request(self, url: str, site: str | None, reason: str, evidence: dict[str, Any],
                         headers: dict[str, str] | None = None, *, dont_filter: bool | None = None) -> Request:
