@@ -42,6 +42,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -277,9 +278,13 @@ def check_complete(name: str, run: dict[str, Any], pages: int) -> None:
                          f"{run['first_failure'] or 'no failure line'}")
 
 
+@dataclass(frozen=True)
 class S3Target:
-    def __init__(self, pids: list[int], env: dict[str, str], count_requests: Callable[[], int]) -> None:
-        self.pids, self.env, self.count_requests = pids, env, count_requests
+    """The S3 server a round writes to: its processes, the command's environment, a request count."""
+
+    pids: list[int]
+    env: dict[str, str]
+    count_requests: Callable[[], int]
 
 
 def summary(rounds: list[dict[str, float]], pages: int, s3_kind: str) -> None:

@@ -38,10 +38,14 @@ logger = logging.getLogger(__name__)
 _MAXSIZE = re.compile(r"larger than download max size \((\d+)\)")
 
 
+# Request meta key: the article's pointer as read while deciding to fetch it (crawler.spiders.sites)
+POINTER_META = "pointer"
+
+
 def page_from_response(response: Response, requested_url: str, *, site: str | None = None,
                        discovery: dict[str, str] | None = None) -> FetchedPage:
     """Everything we keep of a response, nothing parsed; with the article's pointer if the crawl
-    read it while deciding to fetch (request meta "pointer")."""
+    read it while deciding to fetch (request meta POINTER_META)."""
     headers = tuple(
         (name.decode("latin-1"), value.decode("latin-1"))
         for name, values in response.headers.items()
@@ -59,8 +63,8 @@ def page_from_response(response: Response, requested_url: str, *, site: str | No
         redirect_urls=tuple(redirects),
         site=site,
         discovery=discovery,
-        pointer=meta.get("pointer"),
-        pointer_read="pointer" in meta,
+        pointer=meta.get(POINTER_META),
+        pointer_read=POINTER_META in meta,
     )
 
 

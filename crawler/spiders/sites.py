@@ -35,7 +35,7 @@ from crawler.items import FetchedPage
 from crawler.locks import JobLock, LockHeld, acquire
 from crawler.runs import new_run_id
 from crawler.sites import SiteConfig, load_sites
-from crawler.spiders.news import describe_failure, page_from_response
+from crawler.spiders.news import POINTER_META, describe_failure, page_from_response
 from crawler.storage import Store, StoreError, store_from_settings
 from crawler.urls import normalise_url
 
@@ -240,8 +240,7 @@ class SitesSpider(scrapy.Spider):
             for (url, candidate), result in zip(batch, found, strict=True):
                 if isinstance(result, BaseException) and not isinstance(result, StoreError):
                     raise result
-                pointer = None if isinstance(result, BaseException) else result
-                read = not isinstance(result, BaseException)
+                pointer = None if isinstance(result, StoreError) else result
                 decision = decide(candidate, pointer, site, now)
                 if not decision.fetch:
                     self.crawler.signals.send_catch_log(signals.url_decided, url=url, site=site.name,
@@ -249,8 +248,8 @@ class SitesSpider(scrapy.Spider):
                                                         extra=None)
                     continue
                 request = self.article_request(url, site.name, decision.reason, candidate.evidence(), decision.headers)
-                if read:  # the archive pipeline takes it from here instead of reading it again
-                    request.meta["pointer"] = pointer
+                if not isinstance(result, StoreError):  # the archive pipeline need not read it again
+                    request.meta[POINTER_META] = pointer
                 yield request
 
     def article_request(self, url: str, site: str | None, reason: str, evidence: dict[str, Any],
