@@ -39,7 +39,7 @@ def main() -> int:
     from scrapy_redis import picklecompat
     from scrapy_redis.dupefilter import RFPDupeFilter
 
-    from crawler.fleet import FleetRun
+    from crawler.fleet.frontier import FleetRun
     from crawler.spiders.sites import SitesSpider
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

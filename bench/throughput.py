@@ -4,7 +4,7 @@
 
 Each of --rounds rounds measures, on this machine:
   limit      (before the first round and after each; a round uses the mean of its two)
-             extraction alone: crawler.extraction.extract_body on every page held in memory,
+             extraction alone: crawler.extraction.extract.extract_body on every page held in memory,
              one worker process per core (the same extractor and options as the pipeline);
   fetch      the same command with no item pipelines: what Scrapy itself costs per page, and so
              the most the cores allow once pages are fetched as well as extracted;
@@ -48,7 +48,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from crawler.extraction import ExtractOptions, extract_body  # noqa: E402
+from crawler.extraction.extract import ExtractOptions, extract_body  # noqa: E402
 from tests.servers import serve_s3  # noqa: E402
 
 SOURCE = REPO.parent / "shared" / "data" / "extraction-dev"
@@ -217,8 +217,8 @@ def s3_server(kind: str, work: Path) -> Iterator[tuple[str, list[int], dict[str,
 
 
 def identical_text(paths: list[str], web: str, store: Path, work: Path, env: dict[str, str]) -> bool:
-    from crawler.captures import list_captures, read_record, read_text
-    from crawler.storage import LocalDirStore
+    from crawler.store.captures import list_captures, read_record, read_text
+    from crawler.store.local import LocalDirStore
 
     archive = LocalDirStore(store)
     for path in paths[:: max(len(paths) // 5, 1)][:5]:

@@ -1,12 +1,12 @@
 """ArchivePipeline: write each page's capture (raw body, text, meta.json last) to the store.
 
-Captures are filed under the article's identity URL (crawler.urls.article_identity); a
+Captures are filed under the article's identity URL (crawler.model.urls.article_identity); a
 latest.json pointer at the identity and at every other URL the page was reached by records
 the newest capture. With ARCHIVE_SKIP_UNCHANGED (scheduled crawls), a page whose text is the
 same as the newest capture's writes no new capture: only the pointer's check time moves.
 
 When the store fails (after boto3's own retries), the capture goes to a durable local spool
-(crawler.spool) instead of being lost, and for ARCHIVE_STORE_COOLDOWN seconds the next ones go
+(crawler.store.spool) instead of being lost, and for ARCHIVE_STORE_COOLDOWN seconds the next ones go
 straight there; the spool is replayed when a run starts, or by `newsarchive spool flush`.
 
 Each capture is written by one worker thread from start to finish (read the pointer, hash,
@@ -21,27 +21,32 @@ the reactor thread a wake-up and a GIL hand-over, which measured about 4 ms of C
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
-from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC
-from pathlib import Path
+from contextlib import asynccontextmanager
 from typing import Any, Self, TypeVar
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from scrapy.statscollectors import StatsCollector
 
-from crawler.captures import read_pointer, recover_pointer
-from crawler.items import Capture, ExtractedPage, FetchedPage
-from crawler.keys import capture_keys, pointer_key
-from crawler.records import StoredObject, content_digests, render_objects, render_pointer
-from crawler.spool import Spool, default_spool_root, spool_dir
-from crawler.storage import Store, StoreError, store_from_settings
-from crawler.urls import article_identity, normalise_url
+from crawler.components.store import crawler_store
+from crawler.model.items import Capture, ExtractedPage, FetchedPage
+from crawler.model.keys import capture_keys, pointer_key
+from crawler.model.urls import article_identity, normalise_url
+from crawler.store.base import Store, StoreError
+from crawler.store.captures import read_pointer, recover_pointer
+from crawler.store.records import (
+    StoredObject,
+    content_digests,
+    refresh_pointer,
+    render_objects,
+    render_pointer,
+    same_content,
+)
+from crawler.store.spool import Spool, spool_for
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -58,9 +63,35 @@ def _aliases(page: FetchedPage, identity: str) -> list[str]:
     return sorted(urls - {normalise_url(identity)})
 
 
+class KeyedLocks:
+    """One asyncio.Lock per key, kept exactly as long as someone holds it or waits for it: a
+    lock dropped while still held would let the next comer take a fresh one and run beside
+    its holder."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+
 class ArchivePipeline:
-    def __init__(self, store: Store, stats: StatsCollector | None = None, *, skip_unchanged: bool = False,
-                 spool: Spool | None = None, cooldown: float = 30.0, threads: int = 16) -> None:
+    def __init__(self, store: Store, stats: StatsCollector | None = None, *, skip_unchanged: bool,
+                 spool: Spool | None = None, cooldown: float, threads: int) -> None:
         self.store = store
         self.threads = max(threads, 1)
         self.executor: ThreadPoolExecutor | None = None
@@ -69,18 +100,16 @@ class ArchivePipeline:
         self.spool = spool
         self.cooldown = cooldown
         self._down_until = 0.0
-        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._locks = KeyedLocks()  # one writer per article at a time, in this process
         self._pointers_written: set[str] = set()  # pointer keys this run wrote (crawls' read copies go stale)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         settings = crawler.settings
-        threads = settings.getint("CONCURRENT_ITEMS", 16)
-        store = store_from_settings(settings, connections=threads)
-        root = Path(settings.get("ARCHIVE_SPOOL_DIR") or default_spool_root())
-        return cls(store, crawler.stats, skip_unchanged=settings.getbool("ARCHIVE_SKIP_UNCHANGED", True),
-                   spool=Spool(spool_dir(root, store)), cooldown=settings.getfloat("ARCHIVE_STORE_COOLDOWN", 30),
-                   threads=threads)
+        store = crawler_store(crawler)
+        return cls(store, crawler.stats, skip_unchanged=settings.getbool("ARCHIVE_SKIP_UNCHANGED"),
+                   spool=spool_for(settings, store), cooldown=settings.getfloat("ARCHIVE_STORE_COOLDOWN"),
+                   threads=settings.getint("CONCURRENT_ITEMS"))
 
     async def _run(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """`function` on one of the pipeline's threads, awaited from the reactor."""
@@ -120,7 +149,7 @@ class ArchivePipeline:
         if not isinstance(item, ExtractedPage):
             return item
         identity = _identity(item)
-        async with self._locks[identity]:  # one article, one writer at a time in this process
+        async with self._locks.hold(identity):  # one article, one writer at a time in this process
             try:
                 if time.monotonic() < self._down_until:  # the store failed a moment ago: don't wait on it
                     return await self._spool(item, identity, None, "the store was unreachable a moment ago")
@@ -130,8 +159,6 @@ class ArchivePipeline:
             except StoreError as exc:
                 self._down_until = time.monotonic() + self.cooldown
                 return await self._spool(item, identity, None, str(exc))
-            finally:
-                self._locks.pop(identity, None)
 
     async def _spool(self, item: ExtractedPage, identity: str, previous: dict[str, Any] | None,
                      reason: str) -> Capture:
@@ -167,8 +194,7 @@ class ArchivePipeline:
         page = item.page
         previous = self._previous(page, identity)
         raw_sha, text_sha = content_digests(item)
-        same = previous is not None and (
-            previous.get("text_sha256") == text_sha if text_sha else previous.get("raw_sha256") == raw_sha)
+        same = previous is not None and same_content(previous, (raw_sha, text_sha))
         if same and self.skip_unchanged and previous is not None:
             return self._note_unchanged(item, identity, previous), 0
         keys = capture_keys(identity, page.fetched_at)
@@ -210,12 +236,8 @@ class ArchivePipeline:
     def _note_unchanged(self, item: ExtractedPage, identity: str, previous: dict[str, Any]) -> Capture:
         """Same text as the newest capture: write nothing but the pointer's check time and validators."""
         page = item.page
-        updated = {**previous, "checked_at": page.fetched_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-                   "etag": page.header("ETag") or previous.get("etag"),
-                   "last_modified": page.header("Last-Modified") or previous.get("last_modified")}
-        data = json.dumps(updated, ensure_ascii=False, indent=1).encode("utf-8") + b"\n"
         try:
-            self._put_pointers([identity, *_aliases(page, identity)], data)
+            self._put_pointers([identity, *_aliases(page, identity)], refresh_pointer(previous, page))
         except StoreError as exc:  # only the check time is lost: nothing to keep
             logger.warning("Pointer of %s not refreshed: %s", identity, exc)
         location = self.store.location(f"{previous['prefix']}{previous.get('capture_id')}/")

@@ -5,7 +5,7 @@ in a pool of worker processes (default: one per CPU), fed through asyncio future
 reactor thread never runs it and keeps downloading and uploading meanwhile. Workers receive
 the body and return only the extraction (not the body back). EXTRACT_WORKERS = 0 extracts
 in-process (one-off archiving of a few URLs, where starting workers would cost more). Both
-paths run the same function, crawler.extraction.extract_body, so the text is identical.
+paths run the same function, crawler.extraction.extract.extract_body, so the text is identical.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from typing import Any, Self
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
 
-from crawler.extraction import ExtractOptions, extract_body
-from crawler.items import ExtractedPage, FetchedPage
+from crawler.extraction.extract import ExtractOptions, extract_body
+from crawler.model.items import ExtractedPage, FetchedPage
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def _worker_init(parent_pid: int) -> None:
     import threading
     import time
 
-    import crawler.extraction  # noqa: F401
+    import crawler.extraction.extract  # noqa: F401
 
     def watch() -> None:
         while True:
@@ -65,7 +65,7 @@ class ExtractPipeline:
             # forkserver: workers are not forked from a process running the reactor's threads
             context = multiprocessing.get_context("forkserver")
             # the forkserver imports the extractor once; each worker forks with it loaded
-            context.set_forkserver_preload(["crawler.extraction"])
+            context.set_forkserver_preload(["crawler.extraction.extract"])
             self.executor = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_worker_init,
                                                 initargs=(os.getpid(),))
 

@@ -11,6 +11,14 @@ from settings.env import overrides_from_env as _overrides_from_env
 # --- Archive: where captures go -------------------------------------------------------
 # Local path, file:// URI or s3://bucket/prefix. Default: ./archive, no cloud account needed.
 ARCHIVE_URI = "archive"
+# Store backends by URI scheme (class paths with from_uri(uri, settings)), as Scrapy's FEED_STORAGES:
+# add a scheme or replace one in ARCHIVE_STORES; "" is a plain local path.
+ARCHIVE_STORES_BASE = {
+    "": "crawler.store.local.LocalDirStore",
+    "file": "crawler.store.local.LocalDirStore",
+    "s3": "crawler.store.s3.S3Store",
+}
+ARCHIVE_STORES: dict[str, str] = {}
 # "auto", "path" (MinIO, Ceph and most self-hosted servers) or "virtual".
 ARCHIVE_S3_ADDRESSING_STYLE = "auto"
 # A page whose text equals its newest capture's writes no new capture (scheduled crawls).
@@ -47,11 +55,11 @@ USER_AGENT = "newsarchive/0.1 (news archiving bot; +Scrapy)"
 ROBOTSTXT_OBEY = True
 # Scrapy's RobotsTxtMiddleware, fixed for concurrent requests to one host (crawler/middlewares.py).
 DOWNLOADER_MIDDLEWARES = {
-    "crawler.middlewares.PrivateAddressMiddleware": 50,
+    "crawler.components.middlewares.PrivateAddressMiddleware": 50,
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
-    "crawler.middlewares.RobotsTxtMiddleware": 100,
+    "crawler.components.middlewares.RobotsTxtMiddleware": 100,
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
-    "crawler.middlewares.MetaRefreshMiddleware": 580,
+    "crawler.components.middlewares.MetaRefreshMiddleware": 580,
 }
 # Refuse URLs whose host resolves to a loopback, private, link-local or reserved address. Turn
 # this on when others can submit URLs (a web form, a bot): NEWSARCHIVE_BLOCK_PRIVATE_ADDRESSES=1.
@@ -68,17 +76,30 @@ DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
 RETRY_TIMES = 2
 TELNETCONSOLE_ENABLED = False
 # Scrapy's, minus the two DEBUG lines per page when LOG_LEVEL is above DEBUG (built for nothing).
-LOG_FORMATTER = "crawler.logformatter.QuietLogFormatter"
+LOG_FORMATTER = "crawler.components.logformatter.QuietLogFormatter"
 # Scrapy starts this many asyncio tasks for every response's output; our callbacks yield one
 # item per page, so Scrapy's default of 100 made ~100 tasks per page for nothing.
 CONCURRENT_ITEMS = 16
 
 # --- Scheduled crawls ------------------------------------------------------------------
+# The run: its job (lock and run folder), run id and site names. SitesSpider sets them
+# (`newsarchive crawl` through --job; `scrapy crawl sites` from -a job / the sites file).
+CRAWL_JOB = None
+CRAWL_RUN_ID = None
+CRAWL_SITES: list[str] = []
 # A lock older than this (its run died) is taken over by the next run.
 CRAWL_LOCK_TTL_HOURS = 6
+# Write runs/<job>/<run_id>/manifest-*.jsonl and summary.json for each crawl run.
+MANIFEST_ENABLED = True
 # Run manifests are written in parts of this many lines: memory stays bounded.
 MANIFEST_PART_LINES = 1000
-EXTENSIONS = {"pipelines.manifest.RunManifest": 500}
+EXTENSIONS = {
+    # the crawl's one store, shared by the spider, the archive pipeline and the run manifest
+    "crawler.components.store.ArchiveStore": 100,
+    # one run of a job at a time (inactive without CRAWL_JOB, or in a fleet)
+    "crawler.components.joblock.JobLockExtension": 400,
+    "crawler.components.manifest.RunManifest": 500,
+}
 
 # --- Pipelines --------------------------------------------------------------------------
 ITEM_PIPELINES = {
@@ -95,9 +116,15 @@ FLEET_DOMAIN_DELAY = 1.0
 FLEET_WORKER_TTL = 30
 # The run's duplicate filter expires this long after its last addition (a run that never ended).
 FLEET_SEEN_TTL_HOURS = 48
-# Inert (NotConfigured) unless the process is a member of a fleet; crawler.fleet_components.
+# A run survives this many seconds without any process's heartbeat (every process died).
+FLEET_RUN_TTL = 600
+# Set by joining a fleet (crawler.fleet.components.fleet_settings), never by hand: the fleet's
+# components are on, and this process's worker id (its own manifest parts and summary).
+FLEET_ENABLED = False
+FLEET_WORKER = None
+# Inert (NotConfigured) unless the process is a member of a fleet; crawler.fleet.components.
 # fleet_settings() adds the shared scheduler, duplicate filter and throttled download handler.
-EXTENSIONS["crawler.fleet_components.FleetExtension"] = 600
-SPIDER_MIDDLEWARES = {"crawler.fleet_components.FleetAckMiddleware": 950}
+EXTENSIONS["crawler.fleet.components.FleetExtension"] = 600
+SPIDER_MIDDLEWARES = {"crawler.fleet.components.FleetAckMiddleware": 950}
 
 globals().update(_overrides_from_env(_os.environ))

@@ -26,6 +26,49 @@ REPO = TESTS.parent
 SITE_ROOT = TESTS / "site"
 
 
+def project_settings(overrides: dict[str, Any] | None = None) -> Any:
+    """The project's settings (settings/), as every command and `scrapy crawl` see them, plus `overrides`."""
+    from scrapy.settings import Settings
+
+    settings = Settings()
+    settings.setmodule("settings", priority="project")
+    settings.setdict(overrides or {}, priority="cmdline")
+    return settings
+
+
+def project_crawler(overrides: dict[str, Any] | None = None, spidercls: Any = None) -> Any:
+    """A crawler with the project's settings and its extensions built (the store among them),
+    as components see it in from_crawler."""
+    from scrapy.utils.test import get_crawler
+
+    settings = project_settings(overrides)
+    ours = {name: settings[name] for name in settings  # not Scrapy's defaults
+            if (settings.getpriority(name) or 0) >= 20}
+    return get_crawler(spidercls, settings_dict=ours)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def own_temp_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every process the tests start (crawls and their extraction workers, servers) makes its
+    temporary files in one folder, removed at the end: a killed crawl's worker pool must not
+    leave `pymp-*` folders with stale sockets in the machine's temp dir."""
+    import tempfile
+
+    tmp_path_factory.getbasetemp()  # pytest's own tmp_path folders stay where they are, for debugging
+    folder = Path(tempfile.mkdtemp(prefix="newsarchive-tests-"))
+    before, tempfile.tempdir = os.environ.get("TMPDIR"), None
+    os.environ["TMPDIR"] = str(folder)
+    try:
+        yield folder
+    finally:
+        if before is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = before
+        tempfile.tempdir = None
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def site() -> Iterator[Site]:
     with serve_site(SITE_ROOT) as served:

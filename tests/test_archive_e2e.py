@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
-from crawler.captures import list_captures, read_raw, read_record, read_text
-from crawler.keys import url_prefix
-from crawler.storage import LocalDirStore, S3Store
+from crawler.model.keys import url_prefix
+from crawler.store.captures import list_captures, read_raw, read_record, read_text
+from crawler.store.local import LocalDirStore
+from crawler.store.s3 import S3Store
 from tests.conftest import REPO
 from tests.servers import Site
 
@@ -128,7 +129,7 @@ def test_redirects_are_followed_and_recorded(cli: Any, site: Site, tmp_path: Pat
 
 @pytest.mark.parametrize("pad", [100, 300_000])
 def test_meta_refresh_is_followed_on_small_and_long_pages(cli: Any, site: Site, tmp_path: Path, pad: int) -> None:
-    # Only the page's head is read for the tag (crawler.middlewares.MetaRefreshMiddleware): a long
+    # Only the page's head is read for the tag (crawler.components.middlewares.MetaRefreshMiddleware): a long
     # page whose charset is declared in <meta> alone must be followed like a short one.
     target = "/news/2026/11/drone-strike-izhevsk.html"
     start = site(f"/refresh?to={target}&pad={pad}")

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import tempfile
+import threading
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from crawler.captures import list_captures, read_pointer, read_record, read_text
-from crawler.extraction import extract_page
-from crawler.items import Capture, FetchedPage
-from crawler.storage import LocalDirStore
+from crawler.extraction.extract import extract_page
+from crawler.model.items import Capture, FetchedPage
+from crawler.store.captures import list_captures, read_pointer, read_record, read_text
+from crawler.store.local import LocalDirStore
 from pipelines.archive import ArchivePipeline
 from tests.conftest import SITE_ROOT
 
@@ -36,7 +39,7 @@ def capture_dirs(root: Path) -> list[Path]:
 
 def test_unchanged_changed_and_aliases(tmp_path: Path) -> None:
     store = LocalDirStore(tmp_path)
-    pipeline = ArchivePipeline(store, skip_unchanged=True)
+    pipeline = ArchivePipeline(store, skip_unchanged=True, cooldown=30, threads=4)
     tracked = f"{CANONICAL}?utm_source=newsletter&fbclid=abc"
 
     first = archive(pipeline, fetched(tracked))
@@ -61,7 +64,7 @@ def test_unchanged_changed_and_aliases(tmp_path: Path) -> None:
 
 def test_a_page_reached_by_another_url_is_found_by_either(tmp_path: Path) -> None:
     store = LocalDirStore(tmp_path)
-    pipeline = ArchivePipeline(store, skip_unchanged=True)
+    pipeline = ArchivePipeline(store, skip_unchanged=True, cooldown=30, threads=4)
     short = "https://hgz.example/s/abc123"  # a redirecting short link: another site, another URL
     archive(pipeline, fetched(CANONICAL, requested=short))
     by_short, by_canonical = list_captures(store, short), list_captures(store, CANONICAL)
@@ -69,7 +72,7 @@ def test_a_page_reached_by_another_url_is_found_by_either(tmp_path: Path) -> Non
 
 
 def test_archiving_on_request_always_writes_a_capture(tmp_path: Path) -> None:
-    pipeline = ArchivePipeline(LocalDirStore(tmp_path), skip_unchanged=False)
+    pipeline = ArchivePipeline(LocalDirStore(tmp_path), skip_unchanged=False, cooldown=30, threads=4)
     assert archive(pipeline, fetched(CANONICAL)).change == "new"
     assert archive(pipeline, fetched(CANONICAL, at=T0 + timedelta(minutes=5))).change == "recaptured"
     assert len(capture_dirs(tmp_path)) == 2
@@ -80,11 +83,11 @@ def test_a_crawls_copy_of_the_pointer_is_not_trusted_once_stale(tmp_path: Path) 
     this run has since made stale, or one read for another URL than the article's, is read again:
     else the same text would be stored twice."""
     store = LocalDirStore(tmp_path)
-    first = archive(ArchivePipeline(store, skip_unchanged=True), fetched(CANONICAL))
+    first = archive(ArchivePipeline(store, skip_unchanged=True, cooldown=30, threads=4), fetched(CANONICAL))
     decided = read_pointer(store, CANONICAL)  # what the next run's discovery reads, once
     assert decided is not None
 
-    run = ArchivePipeline(store, skip_unchanged=True)
+    run = ArchivePipeline(store, skip_unchanged=True, cooldown=30, threads=4)
     edited = ARTICLE.replace(b"The overnight attack marks", b"The overnight attack, confirmed on Monday, marks")
     changed = archive(run, replace(fetched(CANONICAL, body=edited, at=T0 + timedelta(hours=1)),
                                    pointer=decided, pointer_read=True))
@@ -98,5 +101,59 @@ def test_a_crawls_copy_of_the_pointer_is_not_trusted_once_stale(tmp_path: Path) 
     short = "https://hgz.example/s/abc123"
     redirected = replace(fetched(CANONICAL, body=edited, requested=short, at=T0 + timedelta(hours=3)),
                          pointer=decided, pointer_read=True)
-    assert archive(ArchivePipeline(store, skip_unchanged=True), redirected).change == "unchanged"
+    assert archive(ArchivePipeline(store, skip_unchanged=True, cooldown=30, threads=4),
+                   redirected).change == "unchanged"
     assert len(capture_dirs(tmp_path)) == 2 and first.capture_id != changed.capture_id
+
+
+class GatedStore(LocalDirStore):
+    """A real local store whose meta.json writes wait at a gate the test opens, and which
+    records how many captures of one article were being written at once."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.gate = threading.Semaphore(0)
+        self.entered = threading.Semaphore(0)
+        self.writing = 0
+        self.most_at_once = 0
+        self.guard = threading.Lock()
+
+    def put(self, key: str, data: bytes, *, content_type: str, metadata: Mapping[str, str]) -> None:
+        if not key.endswith("/raw.gz"):
+            return super().put(key, data, content_type=content_type, metadata=metadata)
+        with self.guard:  # a capture's first write: one more writer of this article
+            self.writing += 1
+            self.most_at_once = max(self.most_at_once, self.writing)
+        self.entered.release()
+        self.gate.acquire(timeout=10)
+        super().put(key, data, content_type=content_type, metadata=metadata)
+        with self.guard:
+            self.writing -= 1
+
+
+def test_one_writer_per_article_however_many_items_arrive() -> None:
+    """Three items for one article: the second waits for the first; the third, arriving while the
+    second writes, waits for the second (it once got a fresh lock and wrote beside it)."""
+
+    async def scenario(store: GatedStore, pipeline: ArchivePipeline) -> list[Capture]:
+        items = [extract_page(fetched(CANONICAL, at=T0 + timedelta(minutes=n))) for n in range(3)]
+        first = asyncio.create_task(pipeline.process_item(items[0]))
+        second = asyncio.create_task(pipeline.process_item(items[1]))
+        await asyncio.to_thread(store.entered.acquire, timeout=10)  # the first is writing
+        store.gate.release()
+        done = await first
+        await asyncio.to_thread(store.entered.acquire, timeout=10)  # the second is writing now
+        third = asyncio.create_task(pipeline.process_item(items[2]))
+        await asyncio.sleep(0.3)  # time for the third to start writing, were it let through
+        store.gate.release()
+        store.gate.release()
+        return [done, await second, await third]
+
+    with tempfile.TemporaryDirectory() as folder:
+        store = GatedStore(Path(folder))
+        pipeline = ArchivePipeline(store, skip_unchanged=False, cooldown=30, threads=4)
+        captures = asyncio.run(scenario(store, pipeline))
+        pipeline.close_spider()
+        assert [c.change for c in captures] == ["new", "recaptured", "recaptured"]
+        assert store.most_at_once == 1
+        assert len(pipeline._locks) == 0  # and no lock is left behind

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from lxml.html import fromstring
 
-from crawler.boilerplate import clean_lines, is_call_to_action, preclean
+from crawler.extraction.boilerplate import clean_lines, is_call_to_action, preclean
 
 BODY = "".join(f"<p>Body paragraph {i} tells the story of the harbour in plain and simple words.</p>" for i in range(8))
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.cli import main
+from crawler.cli.command import main
 from tests.conftest import SITE_ROOT
 
 ARTICLE = SITE_ROOT / "news/2026/11/drone-strike-izhevsk.html"
@@ -49,18 +49,22 @@ def test_extract_reads_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Cap
     assert "Izhevsk" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (["extract", str(SITE_ROOT / "files/annual-report.pdf")], "annual-report.pdf: not HTML (unknown type)"),
-    (["extract", str(SITE_ROOT / "contact.html")], "contact.html: no article text found (only 11 words)"),
-    (["extract", str(SITE_ROOT / "gallery.html")], "gallery.html: index page, not an article"),
-    (["extract", "/no/such/page.html"], "cannot read /no/such/page.html: No such file or directory"),
-    (["archive", "https://example.com/", "--store", "gs://bucket"], "unsupported store URI 'gs://bucket'"),
-    (["archive", "--input", "/no/such/list.txt"], "cannot read /no/such/list.txt"),
-    (["archive"], "no URLs given"),
+@pytest.mark.parametrize(("argv", "message", "code"), [
+    (["extract", str(SITE_ROOT / "files/annual-report.pdf")], "annual-report.pdf: not HTML (unknown type)", 1),
+    (["extract", str(SITE_ROOT / "contact.html")], "contact.html: no article text found (only 11 words)", 1),
+    (["extract", str(SITE_ROOT / "gallery.html")], "gallery.html: index page, not an article", 1),
+    # usage errors exit 2, as argparse's own do, whatever the command
+    (["extract", "/no/such/page.html"], "cannot read /no/such/page.html: No such file or directory", 2),
+    (["archive", "https://example.com/", "--store", "gs://bucket"], "unsupported store URI 'gs://bucket'", 2),
+    (["archive", "https://example.com/", "--store", "s3://"], "S3 URI needs a bucket", 2),
+    (["show", "https://example.com/", "--store", "s3://"], "S3 URI needs a bucket", 2),
+    (["archive", "--input", "/no/such/list.txt"], "cannot read /no/such/list.txt", 2),
+    (["archive"], "no URLs given", 2),
+    (["crawl", "--sites", "/no/such/sites.toml"], "/no/such/sites.toml: cannot read", 2),
 ])
-def test_our_errors_are_one_line_and_exit_1(argv: list[str], message: str,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(argv) == 1
+def test_our_errors_are_one_line_with_the_documented_exit_code(argv: list[str], message: str, code: int,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == code
     err = capsys.readouterr().err
     assert err.startswith("Error: ") and message in err and err.count("\n") == 1
 

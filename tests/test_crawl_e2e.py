@@ -16,9 +16,10 @@ from typing import Any
 
 import pytest
 
-from crawler.captures import list_captures, read_record
-from crawler.locks import lock_key
-from crawler.storage import LocalDirStore, S3Store
+from crawler.store.captures import list_captures, read_record
+from crawler.store.local import LocalDirStore
+from crawler.store.locks import lock_key
+from crawler.store.s3 import S3Store
 from tests.conftest import newsarchive_command
 from tests.newssite import NewsSite
 from tests.servers import Site

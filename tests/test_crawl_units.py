@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from crawler.decisions import decide
-from crawler.discovery import Candidate, feed_links, page_links, parse_feed, parse_sitemap, sitemaps_in_robots
-from crawler.locks import LockHeld, acquire, lock_key
-from crawler.runs import RunReport
-from crawler.sites import SiteConfigError, load_sites, parse_sites
-from crawler.storage import LocalDirStore
-from crawler.urls import article_identity, normalise_url
+from crawler.model.urls import article_identity, normalise_url
+from crawler.planning.decisions import decide
+from crawler.planning.discovery import Candidate, feed_links, page_links, parse_feed, parse_sitemap, sitemaps_in_robots
+from crawler.planning.report import RunReport
+from crawler.planning.sitesfile import SiteConfigError, load_sites, parse_sites
+from crawler.store.local import LocalDirStore
+from crawler.store.locks import LockHeld, acquire, lock_key
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 SITE = parse_sites({"site": [{"name": "ex", "start_urls": ["https://www.example.com/"],

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from crawler.decoding import decode_html, looks_like_html, media_type
+from crawler.extraction.decoding import decode_html, looks_like_html
+from crawler.model.http import media_type
 
 
 def test_meta_charset_is_used_when_http_gives_none() -> None:

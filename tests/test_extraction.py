@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.extraction import ExtractOptions, extract, extract_page
-from crawler.items import FetchedPage
+from crawler.extraction.extract import ExtractOptions, extract, extract_page
+from crawler.model.items import FetchedPage
 
 SITE = Path(__file__).parent / "site"
 

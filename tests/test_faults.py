@@ -13,9 +13,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from crawler.captures import list_captures, read_raw, read_record, read_text
-from crawler.keys import pointer_key
-from crawler.storage import LocalDirStore, S3Store
+from crawler.model.keys import pointer_key
+from crawler.store.captures import list_captures, read_raw, read_record, read_text
+from crawler.store.local import LocalDirStore
+from crawler.store.s3 import S3Store
 from tests.conftest import newsarchive_command
 from tests.newssite import NewsSite
 from tests.servers import Site, TcpProxy, serve_site

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from crawler.captures import list_captures, read_record
-from crawler.fleet import FleetRun, connect
-from crawler.storage import LocalDirStore
+from crawler.fleet.frontier import FleetRun, connect
+from crawler.store.captures import list_captures, read_record
+from crawler.store.local import LocalDirStore
 from tests.conftest import REPO, RedisServer, newsarchive_command
 from tests.newssite import NewsSite
 from tests.servers import Site
@@ -196,7 +196,7 @@ def test_duplicate_filter_expires_and_dead_workers_leases_go_back(redis_url: str
     assert second.requeue_dead() == 1  # the first's lease is back in the queue
     assert second.queued() == 1
 
-    from crawler.fleet_components import ExpiringDupeFilter
+    from crawler.fleet.components import ExpiringDupeFilter
 
     dupefilter = ExpiringDupeFilter(client, key=first.seen)
     dupefilter.ttl_seconds = 3600

@@ -2,7 +2,7 @@
 
 The pages are our own, modelled on the seeds in ../shared/seeds/ and on common publishing
 platforms; the expectations were written by hand from the pages. Each page is extracted
-exactly as the pipeline does it (crawler.extraction.extract_page).
+exactly as the pipeline does it (crawler.extraction.extract.extract_page).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from crawler.extraction import extract_page
-from crawler.items import FetchedPage
+from crawler.extraction.extract import extract_page
+from crawler.model.items import FetchedPage
 
 PAGES = Path(__file__).parent / "pages"
 NAMES = sorted(p.name.removesuffix(".expected.json") for p in PAGES.glob("*.expected.json"))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from lxml.html import fromstring
 
-from crawler.metadata import clean_authors, extract_metadata, normalise_date, strip_site_suffix
+from crawler.extraction.metadata import clean_authors, extract_metadata, strip_site_suffix
+from crawler.model.dates import normalise_date
 
 
 @pytest.mark.parametrize(("raw", "iso"), [

@@ -5,10 +5,10 @@ import hashlib
 import json
 from datetime import UTC, datetime
 
-from crawler.extraction import extract_page
-from crawler.items import ExtractedPage, FetchedPage
-from crawler.keys import capture_keys
-from crawler.records import SCHEMA_VERSION, render_objects
+from crawler.extraction.extract import extract_page
+from crawler.model.items import ExtractedPage, FetchedPage
+from crawler.model.keys import capture_keys
+from crawler.store.records import SCHEMA_VERSION, render_objects
 from tests.conftest import SITE_ROOT
 
 ARTICLE = "news/2026/02/ukraine-strikes-missile-factory.html"

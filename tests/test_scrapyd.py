@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.captures import list_captures
-from crawler.storage import LocalDirStore
+from crawler.store.captures import list_captures
+from crawler.store.local import LocalDirStore
 from tests.conftest import REPO
 from tests.newssite import NewsSite
 from tests.scrapyd_client import call

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crawler.keys import (
+from crawler.model.keys import (
     META_NAME,
     capture_id,
     capture_keys,
@@ -15,7 +15,7 @@ from crawler.keys import (
     parse_capture_id,
     url_prefix,
 )
-from crawler.urls import BadURLError, canonical_url, check_url
+from crawler.model.urls import BadURLError, canonical_url, check_url
 
 
 @pytest.mark.parametrize("url", [
@@ -108,7 +108,7 @@ URLS = st.builds(
 
 @given(URLS)
 def test_normalising_is_stable(url: str) -> None:
-    from crawler.urls import normalise_url
+    from crawler.model.urls import normalise_url
 
     try:
         once = normalise_url(url)
@@ -121,8 +121,8 @@ def test_normalising_is_stable(url: str) -> None:
 def test_no_url_builds_a_path_outside_the_local_store(url: str) -> None:
     from pathlib import Path
 
-    from crawler.keys import pointer_key
-    from crawler.storage import LocalDirStore
+    from crawler.model.keys import pointer_key
+    from crawler.store.local import LocalDirStore
 
     root = Path("/srv/archive")
     store = LocalDirStore(root)

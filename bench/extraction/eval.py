@@ -12,7 +12,7 @@ F1 = 2PR/(P+R) of those means.
 Extractors compared, on the same decoded HTML string:
   trafilatura          trafilatura.extract(html, url=url): plain defaults
   trafilatura-prec     the same with favor_precision=True
-  newsarchive          crawler.extraction.extract_page(): what the pipeline and
+  newsarchive          crawler.extraction.extract.extract_page(): what the pipeline and
                        `newsarchive extract` run (decoding, trafilatura, our layer)
 Timing is wall-clock per page in this one process (after one warm-up page): each page goes
 through the extractors in turn, --repeat rounds, and its fastest round counts; then median and
@@ -37,8 +37,8 @@ from pathlib import Path
 
 import trafilatura
 
-from crawler.extraction import extract_page
-from crawler.items import FetchedPage
+from crawler.extraction.extract import extract_page
+from crawler.model.items import FetchedPage
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "extraction-dev"
 _TOKEN = re.compile(r"\w+", re.UNICODE)

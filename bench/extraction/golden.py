@@ -17,8 +17,8 @@ from pathlib import Path
 
 import trafilatura
 
-from crawler.extraction import extract_page
-from crawler.items import FetchedPage
+from crawler.extraction.extract import extract_page
+from crawler.model.items import FetchedPage
 
 PAGES = Path(__file__).resolve().parents[2] / "tests" / "pages"
 

@@ -29,9 +29,9 @@ from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from crawler import signals
-from crawler.items import FetchedPage
-from crawler.urls import BadURLError, check_url
+from crawler.model import signals
+from crawler.model.items import FetchedPage
+from crawler.model.urls import BadURLError, check_url
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +101,15 @@ def describe_failure(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+def report_fetch_failure(crawler: Any, url: str, reason: str, *, site: str | None = None,
+                         role: str | None = None) -> None:
+    """A requested URL could not be fetched: log it, count it (archive/failed) and send the
+    fetch_failed signal (the CLI's result line, the run manifest)."""
+    logger.warning("Failed %s: %s", url, reason)
+    crawler.stats.inc_value("archive/failed")
+    crawler.signals.send_catch_log(signals.fetch_failed, url=url, reason=reason, site=site, role=role)
+
+
 class NewsSpider(scrapy.Spider):
     name = "news"
 
@@ -134,7 +143,4 @@ class NewsSpider(scrapy.Spider):
         self.report_failure(url, describe_failure(failure.value) if failure.value else "unknown error")
 
     def report_failure(self, url: str, reason: str) -> None:
-        logger.warning("Failed %s: %s", url, reason)
-        assert self.crawler.stats is not None
-        self.crawler.stats.inc_value("archive/failed")
-        self.crawler.signals.send_catch_log(signals.fetch_failed, url=url, reason=reason)
+        report_fetch_failure(self.crawler, url, reason)

@@ -6,8 +6,8 @@ have changed.
 
 Discovery: each site's robots.txt (for Sitemap: lines), feeds, sitemaps (indexes followed,
 recursively) and start pages (their feed links, article links, and section pages up to
-max_depth). Every discovered URL is normalised (crawler.urls.normalise_url) and decided once
-per run against the article's pointer in the store (crawler.decisions.decide): new URLs are
+max_depth). Every discovered URL is normalised (crawler.model.urls.normalise_url) and decided once
+per run against the article's pointer in the store (crawler.planning.decisions.decide): new URLs are
 fetched; known ones only when they may have changed, conditionally. The spider yields
 FetchedPage items; the same pipelines as `newsarchive archive` store them.
 """
@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,18 +26,18 @@ import scrapy
 from scrapy.http import Request, Response, TextResponse
 from twisted.python.failure import Failure
 
-from crawler import signals
-from crawler.captures import read_pointer
-from crawler.decisions import decide
-from crawler.discovery import Candidate, feed_links, page_links, parse_feed, parse_sitemap, sitemaps_in_robots
-from crawler.fleet import FleetRun, acknowledge
-from crawler.items import FetchedPage
-from crawler.locks import JobLock, LockHeld, acquire
-from crawler.runs import new_run_id
-from crawler.sites import SiteConfig, load_sites
-from crawler.spiders.news import POINTER_META, describe_failure, page_from_response
-from crawler.storage import Store, StoreError, store_from_settings
-from crawler.urls import normalise_url
+from crawler.components.store import crawler_store
+from crawler.fleet.frontier import FleetRun, acknowledge
+from crawler.model import signals
+from crawler.model.items import FetchedPage
+from crawler.model.urls import normalise_url
+from crawler.planning.decisions import decide
+from crawler.planning.discovery import Candidate, feed_links, page_links, parse_feed, parse_sitemap, sitemaps_in_robots
+from crawler.planning.report import new_run_id
+from crawler.planning.sitesfile import SiteConfig, load_sites
+from crawler.spiders.news import POINTER_META, describe_failure, page_from_response, report_fetch_failure
+from crawler.store.base import Store, StoreError
+from crawler.store.captures import read_pointer
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class SitesSpider(scrapy.Spider):
     name = "sites"
 
     def __init__(self, sites: list[SiteConfig] | None = None, sites_file: str | None = None,
-                 only: str | Iterable[str] | None = None, job: str | None = None, run_id: str | None = None,
+                 only: str | Iterable[str] | None = None, job: str | None = None,
                  fleet: FleetRun | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         names = only.split(",") if isinstance(only, str) else list(only or [])
@@ -64,51 +64,36 @@ class SitesSpider(scrapy.Spider):
             sites = load_sites(Path(sites_file), [n for n in names if n])
         self.sites = {site.name: site for site in sites}
         self.job = job or default_job(sites_file, names)
-        self.fleet = fleet  # a member of a fleet sharing one frontier in Redis (crawler.fleet)
-        self.run_id = fleet.run_id if fleet is not None else run_id or new_run_id()
-        self.worker = fleet.worker if fleet is not None else None  # its own manifest parts and summary
-        self.store: Store | None = None
-        self.lock: JobLock | None = None
-        self.locked_out: str | None = None
+        self.fleet = fleet  # a member of a fleet sharing one frontier in Redis (crawler.fleet.frontier)
         self._decided: set[str] = set()
         self._sources: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SitesSpider:
+        """The spider, and the run it is, told to the other components through settings (not yet
+        frozen): CRAWL_JOB, CRAWL_RUN_ID, CRAWL_SITES (a fleet's join adds FLEET_WORKER). The job lock
+        (crawler.components.joblock) and the run manifest read them."""
         spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.store = store_from_settings(crawler.settings)
-        if spider.fleet is None and crawler.settings.get("FLEET_REDIS_URL"):
+        settings = crawler.settings
+        job = kwargs.get("job") or settings.get("CRAWL_JOB") or spider.job
+        run_id = settings.get("CRAWL_RUN_ID") or new_run_id()
+        if spider.fleet is None and settings.get("FLEET_REDIS_URL"):
             # `scrapy crawl sites -s FLEET_REDIS_URL=...` and scrapyd: join here, while the
             # settings can still change (Scrapy freezes them right after creating the spider)
-            from crawler.fleet_components import join_fleet
+            from crawler.fleet.components import join_fleet
 
-            spider.fleet = join_fleet(crawler.settings, spider.job, spider.run_id)
-            spider.run_id, spider.worker = spider.fleet.run_id, spider.fleet.worker
+            spider.fleet = join_fleet(settings, job, run_id)
+        if spider.fleet is not None:
+            run_id = spider.fleet.run_id
+        spider.job = job
+        settings.setdict({"CRAWL_JOB": job, "CRAWL_RUN_ID": run_id, "CRAWL_SITES": list(spider.sites)},
+                         priority="cmdline")
         return spider
 
-    # --- the run's lock -----------------------------------------------------------------
-
-    def _lock_ttl(self) -> timedelta:
-        hours = self.settings.getfloat("CRAWL_LOCK_TTL_HOURS", 6.0)
-        timeout = self.settings.getfloat("CLOSESPIDER_TIMEOUT", 0)
-        return timedelta(hours=max(hours, 2 * timeout / 3600))
-
-    async def _take_lock(self) -> bool:
-        assert self.store is not None
-        if self.fleet is not None:  # the fleet's run in Redis is the lock: every process joins it
-            return True
-        try:
-            self.lock = await asyncio.to_thread(acquire, self.store, self.job, self.run_id, self._lock_ttl())
-        except LockHeld as exc:
-            self.locked_out = str(exc)
-            logger.error("%s", exc)
-            return False
-        return True
-
-    def release_lock(self) -> None:
-        if self.lock is not None:
-            self.lock.release()
-            self.lock = None
+    @property
+    def store(self) -> Store:
+        """The crawl's store (crawler.components.store), where the articles' pointers are read."""
+        return crawler_store(self.crawler)
 
     # --- discovery ----------------------------------------------------------------------
 
@@ -122,8 +107,6 @@ class SitesSpider(scrapy.Spider):
                        meta={"site": site.name, "role": role, **meta})
 
     async def start(self) -> AsyncIterator[Any]:
-        if not await self._take_lock():
-            return
         if self.fleet is not None and not self.fleet.started:
             return  # another process started this run and pushed the seeds: work from the queue
         for request in self._seeds():
@@ -147,7 +130,7 @@ class SitesSpider(scrapy.Spider):
     def _read(self, response: Response, note: str = "") -> None:
         site, role = response.meta["site"], response.meta["role"]
         self.crawler.signals.send_catch_log(signals.url_decided, url=response.url, site=site, decision="read",
-                                            reason=note or f"HTTP {response.status}", role=role, extra=None)
+                                            reason=note or f"HTTP {response.status}", role=role)
 
     async def parse_robots(self, response: Response) -> AsyncIterator[Any]:
         site = self.sites[response.meta["site"]]
@@ -227,11 +210,11 @@ class SitesSpider(scrapy.Spider):
                     site.article_pattern is None or site.article_pattern.search(url)):
                 self._decided.add(url)
                 fresh.append((url, candidate))
-        assert self.store is not None
+        store = self.store
         now = datetime.now(UTC)
         for start in range(0, len(fresh), LOOKUP_BATCH):
             batch = fresh[start:start + LOOKUP_BATCH]
-            found = await asyncio.gather(*(asyncio.to_thread(read_pointer, self.store, url) for url, _ in batch),
+            found = await asyncio.gather(*(asyncio.to_thread(read_pointer, store, url) for url, _ in batch),
                                          return_exceptions=True)
             errors = [result for result in found if isinstance(result, StoreError)]
             if errors:  # better twice than never: fetch; what the store cannot take goes to the spool
@@ -244,8 +227,7 @@ class SitesSpider(scrapy.Spider):
                 decision = decide(candidate, pointer, site, now)
                 if not decision.fetch:
                     self.crawler.signals.send_catch_log(signals.url_decided, url=url, site=site.name,
-                                                        decision="skipped", reason=decision.reason, role="article",
-                                                        extra=None)
+                                                        decision="skipped", reason=decision.reason, role="article")
                     continue
                 request = self.article_request(url, site.name, decision.reason, candidate.evidence(), decision.headers)
                 if not isinstance(result, StoreError):  # the archive pipeline need not read it again
@@ -265,7 +247,7 @@ class SitesSpider(scrapy.Spider):
         if response.status == 304:
             self.crawler.signals.send_catch_log(signals.url_decided, url=meta["requested_url"], site=meta["site"],
                                                 decision="unchanged", reason="not modified (HTTP 304)",
-                                                role="article", extra=None)
+                                                role="article")
             return
         yield page_from_response(response, meta["requested_url"], site=meta["site"],
                                  discovery={**meta["discovery"], "decision": meta["decision"]})
@@ -276,7 +258,16 @@ class SitesSpider(scrapy.Spider):
             return
         acknowledge(self, request)
         reason = describe_failure(failure.value) if failure.value else "unknown error"
-        assert self.crawler.stats is not None
-        self.crawler.stats.inc_value("archive/failed")
-        self.crawler.signals.send_catch_log(signals.fetch_failed, url=request.meta.get("requested_url", request.url),
-                                            reason=reason, site=request.meta.get("site"), role="article")
+        report_fetch_failure(self.crawler, request.meta.get("requested_url", request.url), reason,
+                             site=request.meta.get("site"), role="article")
+
+
+def encode_one_off(url: str) -> bytes:
+    """A one-off article request for the fleet's queue, encoded as scrapy-redis encodes them:
+    always fetched (not subject to the duplicate filter), archived like any article."""
+    from scrapy_redis import picklecompat
+
+    spider = SitesSpider(sites=[])
+    request = spider.article_request(url, None, "one-off: queued by newsarchive archive --redis",
+                                     {"via": "one-off"}, dont_filter=True)
+    return bytes(picklecompat.dumps(request.to_dict(spider=spider)))

@@ -1,0 +1,324 @@
+"""The `newsarchive` command (also `python -m crawler`): a thin layer over the library.
+
+    newsarchive archive URL [URL ...] [--store URI] [--json] [--redis URL [--job NAME]]
+    newsarchive crawl --sites sites.toml [SITE ...] [--store URI] [--job NAME] [--redis URL]
+    newsarchive spool status|flush [--store URI]
+    newsarchive show URL [--store URI] [--raw | --json | --list] [--capture ID]
+    newsarchive extract PAGE.html [--url URL] [--json]
+
+Each subcommand parses its arguments, builds settings and calls one function. Our own
+errors become one line, "Error: ...". Exit codes, the same for every command: 0 done, 1 a
+URL or the store failed (or, for archive, a capture is partial or raw-only), 2 a usage error
+(bad arguments, no URLs, an unreadable input or sites file, an unusable store URI), 75 a
+crawl whose job is already running.
+Settings are layered: settings/ < NEWSARCHIVE_* environment < command-line flags.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from crawler import __version__
+from crawler.store.base import StoreError
+
+STORE_HELP = "local folder, file:///path or s3://bucket/prefix (default: ./archive, or $NEWSARCHIVE_STORE)"
+
+
+class CLIError(Exception):
+    """An error to show as one line, exit code 1."""
+
+
+class UsageError(CLIError):
+    """What the command line asked for cannot be done as asked: one line, exit code 2 (as argparse's own)."""
+
+
+def _setting_pair(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name.strip(), value
+
+
+def _store_options() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("storage")
+    group.add_argument("--store", metavar="URI", help=STORE_HELP)
+    group.add_argument("--endpoint-url", metavar="URL",
+                       help="S3-compatible endpoint (MinIO, Ceph, R2...); default: $AWS_ENDPOINT_URL or AWS")
+    group.add_argument("--region", help="S3 region (default: boto3's, e.g. $AWS_DEFAULT_REGION)")
+    group.add_argument("--s3-addressing-style", choices=("auto", "path", "virtual"),
+                       help="'path' for most self-hosted servers (default: auto)")
+    return parent
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsarchive", description="Archive news pages: raw HTML, clean text and metadata."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    store = _store_options()
+
+    archive = commands.add_parser("archive", parents=[store], help="fetch URLs and archive them",
+                                  description="Fetch each URL with the project's spider and store one capture per URL.")
+    archive.add_argument("urls", nargs="*", metavar="URL")
+    archive.add_argument("-i", "--input", metavar="FILE", help="read URLs from FILE, one per line ('-': stdin)")
+    archive.add_argument("--json", action="store_true", help="print one JSON object per URL")
+    archive.add_argument("--redis", metavar="URL", help="queue the URLs for a fleet's crawl (`crawl --redis`) "
+                         "instead of fetching them here")
+    archive.add_argument("--job", help="with --redis: the fleet's job (default: crawl-sites, the default for "
+                         "sites.toml)")
+    archive.add_argument("-s", "--set", dest="settings", action="append", default=[], type=_setting_pair,
+                         metavar="NAME=VALUE", help="override a Scrapy/newsarchive setting (repeatable)")
+    archive.add_argument("-v", "--verbose", action="count", default=0,
+                         help="show the crawl log: -v warnings, -vv info, -vvv debug")
+
+    crawl = commands.add_parser("crawl", parents=[store], help="a scheduled crawl of the sites in a sites file",
+                                description="Discover articles from feeds, sitemaps and section pages; archive "
+                                            "what is new or changed; write a run manifest; print the summary.")
+    crawl.add_argument("--sites", required=True, metavar="FILE", help="the sites file (TOML, [[site]] tables)")
+    crawl.add_argument("names", nargs="*", metavar="SITE", help="only these sites (default: all)")
+    crawl.add_argument("--job", help="the job's name, for its lock and run folder (default: crawl-<file>[-SITE...])")
+    crawl.add_argument("--max-minutes", type=float, help="stop the run after this many minutes")
+    crawl.add_argument("--max-items", type=int, help="stop the run after this many captures")
+    crawl.add_argument("--redis", metavar="URL", help="join the job's fleet: one frontier in Redis shared by every "
+                       "process started with the same URL and job (redis://host:6379/0)")
+    crawl.add_argument("--json", action="store_true", help="print the summary as JSON")
+    crawl.add_argument("-s", "--set", dest="settings", action="append", default=[], type=_setting_pair,
+                       metavar="NAME=VALUE", help="override a Scrapy/newsarchive setting (repeatable)")
+    crawl.add_argument("-v", "--verbose", action="count", default=0,
+                       help="show the crawl log: -v warnings, -vv info, -vvv debug")
+
+    show = commands.add_parser("show", parents=[store], help="read a URL's captures back",
+                               description="List a URL's captures (newest first) and print the newest text.")
+    show.add_argument("url", metavar="URL")
+    show.add_argument("--capture", metavar="ID", help="a capture id from --list (default: the newest)")
+    mode = show.add_mutually_exclusive_group()
+    mode.add_argument("--raw", action="store_true", help="write the raw response body, exactly as received")
+    mode.add_argument("--json", action="store_true", help="print the metadata record")
+    mode.add_argument("--list", action="store_true", help="only list the captures")
+
+    spool = commands.add_parser("spool", parents=[store], help="captures waiting for an unreachable store",
+                                description="Captures the store could not take wait in a local spool; each run "
+                                            "replays it first. 'status' lists it, 'flush' replays it now.")
+    spool.add_argument("action", choices=("status", "flush"))
+    spool.add_argument("-s", "--set", dest="settings", action="append", default=[], type=_setting_pair,
+                       metavar="NAME=VALUE", help="override a setting (e.g. ARCHIVE_SPOOL_DIR)")
+
+    extract = commands.add_parser("extract", help="extract text from a saved page (no fetch, no store)")
+    extract.add_argument("file", metavar="PAGE", help="an HTML file ('-' reads stdin)")
+    extract.add_argument("--url", help="the page's URL (helps resolve links and metadata)")
+    extract.add_argument("--content-type", help="the Content-Type header it was served with, if known")
+    extract.add_argument("--json", action="store_true", help="print text and every metadata field as JSON")
+    return parser
+
+
+def build_settings(args: argparse.Namespace) -> Any:
+    """Project settings (with env overrides) plus this command line's flags."""
+    from scrapy.settings import Settings
+
+    settings = Settings()
+    settings.setmodule("settings", priority="project")
+    overrides: dict[str, Any] = dict(getattr(args, "settings", []) or [])
+    for flag, name in (("store", "ARCHIVE_URI"), ("endpoint_url", "AWS_ENDPOINT_URL"), ("redis", "FLEET_REDIS_URL"),
+                       ("region", "AWS_REGION_NAME"), ("s3_addressing_style", "ARCHIVE_S3_ADDRESSING_STYLE")):
+        if getattr(args, flag, None):
+            overrides[name] = getattr(args, flag)
+    verbose = getattr(args, "verbose", None)
+    if verbose is not None and "LOG_LEVEL" not in overrides:
+        # Quiet by default: each URL gets its own result line; -v shows the crawl log.
+        overrides["LOG_LEVEL"] = ("CRITICAL", "WARNING", "INFO", "DEBUG")[min(verbose, 3)]
+    settings.setdict(overrides, priority="cmdline")
+    return settings
+
+
+def _open_store(settings: Any) -> Any:
+    from crawler.store.base import store_from_settings
+
+    try:
+        return store_from_settings(settings)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _read_urls(args: argparse.Namespace) -> list[str]:
+    urls = list(args.urls)
+    if args.input:
+        try:
+            text = sys.stdin.read() if args.input == "-" else Path(args.input).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot read {args.input}: {exc.strerror or exc}") from None
+        urls += [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    return urls
+
+
+def cmd_archive(args: argparse.Namespace) -> int:
+    from crawler.cli.runner import run_archive
+
+    urls = _read_urls(args)
+    if not urls:
+        raise UsageError("no URLs given (pass URLs as arguments or with --input FILE)")
+    settings = build_settings(args)
+    if settings.get("FLEET_REDIS_URL"):
+        from crawler.spiders.sites import default_job
+
+        job = args.job or default_job("sites.toml", [])  # the job `crawl --sites sites.toml` runs
+        return push_to_fleet(urls, settings.get("FLEET_REDIS_URL"), job)
+    settings.set("ARCHIVE_SKIP_UNCHANGED", False, priority="cmdline")  # asked for: always captured
+    if len(urls) < 4 and settings.getpriority("EXTRACT_WORKERS") < 40:  # not set on the command line
+        settings.set("EXTRACT_WORKERS", 0, priority="cmdline")  # a few pages: workers would cost more
+    return run_archive(urls, settings, _open_store(settings), as_json=args.json)
+
+
+def push_to_fleet(urls: list[str], redis_url: str, job: str) -> int:
+    """Queue `urls` for the job's fleet; the crawl processes fetch and archive them."""
+    from crawler.fleet.frontier import FleetError, connect, fleet_status, push_urls, redact
+    from crawler.model.urls import BadURLError, check_url
+    from crawler.spiders.sites import encode_one_off
+
+    good, failed = [], 0
+    for url in dict.fromkeys(urls):
+        try:
+            good.append(check_url(url))
+        except BadURLError as exc:
+            print(f"failed    {url}: {exc}")
+            failed += 1
+    try:
+        client = connect(redis_url)
+        length = push_urls(client, job, [encode_one_off(url) for url in good])
+        status = fleet_status(client, job)
+    except FleetError as exc:
+        raise CLIError(str(exc)) from None
+    for url in good:
+        print(f"queued    {url}")
+    running = (f"run {status['run_id']} has {len(status['workers'])} process(es)" if status["run_id"]
+               else "no run is active: the next `newsarchive crawl --redis` run fetches them")
+    print(f"Queued {len(good)} URL(s) for fleet job {job} at {redact(redis_url)} ({length} waiting; {running})",
+          file=sys.stderr)
+    return 1 if failed else 0
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    from crawler.cli.runner import run_crawl
+    from crawler.planning.sitesfile import SiteConfigError, load_sites
+    from crawler.spiders.sites import default_job
+
+    try:
+        sites = load_sites(Path(args.sites), args.names)
+    except SiteConfigError as exc:
+        raise UsageError(str(exc)) from None
+    settings = build_settings(args)
+    if args.max_minutes:
+        settings.set("CLOSESPIDER_TIMEOUT", args.max_minutes * 60, priority="cmdline")
+    if args.max_items:
+        settings.set("CLOSESPIDER_ITEMCOUNT", args.max_items, priority="cmdline")
+    job = args.job or default_job(args.sites, args.names)
+    return run_crawl(sites, settings, _open_store(settings), job=job, as_json=args.json)
+
+
+def cmd_spool(args: argparse.Namespace) -> int:
+    from crawler.store.spool import spool_for
+
+    settings = build_settings(args)
+    store = _open_store(settings)
+    spool = spool_for(settings, store)
+    entries = spool.entries()
+    if args.action == "status":
+        print(f"{len(entries)} capture(s) waiting in {spool.path} for {store.location('')}")
+        for entry in entries:
+            info = json.loads((entry / "entry.json").read_text(encoding="utf-8"))
+            print(f"  {info.get('capture_id')}  {info.get('url')}  ({info.get('reason')})")
+        return 0
+    store.check()
+    result = spool.flush(store)
+    print(f"{result.written} capture(s) written to {store.location('')}, {result.remaining} left in {spool.path}")
+    if result.error:
+        raise CLIError(f"the store failed again: {result.error}")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from crawler.store.captures import list_captures, read_raw, read_record, read_text
+
+    settings = build_settings(args)
+    store = _open_store(settings)
+    where = settings.get("ARCHIVE_URI")
+    refs = list_captures(store, args.url)
+    if not refs:
+        raise CLIError(f"no captures of {args.url} in {where}")
+    chosen = [r for r in refs if r.capture_id == args.capture] if args.capture else refs[:1]
+    if not chosen:
+        raise CLIError(f"no capture {args.capture} of {args.url} (see --list)")
+    ref = chosen[0]
+    if args.list or not (args.raw or args.json):
+        listing = sys.stdout if args.list else sys.stderr
+        listing.write(f"{len(refs)} capture(s) of {args.url}, newest first:\n")
+        for other in refs:
+            record = read_record(store, other)
+            chars = (record.get("text") or {}).get("chars", 0)
+            flag = f"  [{record['problem']}]" if record.get("problem") else ""
+            listing.write(f"  {other.capture_id}  {record.get('status')}  {chars:>6} chars  "
+                          f"{record.get('title') or '(no title)'}{flag}\n")
+        if args.list:
+            return 0
+    record = read_record(store, ref)
+    if args.json:
+        sys.stdout.write(json.dumps(record, ensure_ascii=False, indent=2) + "\n")
+    elif args.raw:
+        sys.stdout.buffer.write(read_raw(store, ref))
+        sys.stdout.buffer.flush()
+    else:
+        text = read_text(store, ref, record)
+        if text is None:
+            raise CLIError(f"capture {ref.capture_id} of {args.url} has no text "
+                           f"({record.get('problem')}); use --raw for the page itself")
+        sys.stdout.write(text + "\n")
+    return 0
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    from crawler.extraction.extract import ExtractOptions, extract_page
+    from crawler.model.items import FetchedPage
+
+    try:
+        body = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {args.file}: {exc.strerror or exc}") from None
+    options = ExtractOptions.from_settings(build_settings(args))
+    headers = (("Content-Type", args.content_type),) if args.content_type else ()
+    page = FetchedPage(requested_url=args.url or "", url=args.url or "", status=200,
+                       headers=headers, body=body, fetched_at=datetime.now(UTC))
+    result = extract_page(page, options)
+    if args.json:
+        fields = {name: getattr(result.extraction, name) for name in result.extraction.__slots__} \
+            if result.extraction else {"text": ""}
+        fields = {k: list(v) if isinstance(v, tuple) else v for k, v in fields.items()}
+        sys.stdout.write(json.dumps({**fields, "problem": result.problem, "encoding": result.encoding},
+                                    ensure_ascii=False, indent=2) + "\n")
+    elif result.extraction is not None and result.extraction.text:
+        sys.stdout.write(result.extraction.text + "\n")
+    if result.problem:
+        raise CLIError(f"{args.file}: {result.problem}")
+    return 0
+
+
+COMMANDS = {"archive": cmd_archive, "crawl": cmd_crawl, "spool": cmd_spool, "show": cmd_show,
+            "extract": cmd_extract}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except UsageError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 2
+    except (CLIError, StoreError) as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,142 @@
+"""What flows through the pipeline, as frozen dataclasses (no Scrapy import).
+
+FetchedPage  -> what the spider received, nothing more.
+ExtractedPage -> the page plus what the extractor found (or why it found nothing).
+Capture      -> what was written to the store: the pipeline's final item.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class FetchedPage:
+    requested_url: str
+    """The URL we were asked to archive, before redirects."""
+    url: str
+    """The final URL after redirects (the one whose body this is)."""
+    status: int
+    """HTTP status of the final response."""
+    headers: tuple[tuple[str, str], ...]
+    """Response headers as received, in order, one pair per value (latin-1 decoded)."""
+    body: bytes
+    """The response body, byte for byte (after transfer/content decoding such as gzip)."""
+    fetched_at: datetime
+    """When the response arrived, timezone-aware UTC."""
+    redirect_urls: tuple[str, ...] = ()
+    """URLs passed through before `url`, in order (empty without redirects)."""
+    site: str | None = None
+    """The configured site this page was crawled for (None for one-off archiving)."""
+    discovery: Mapping[str, str] | None = field(default=None, compare=False)
+    """How the URL was found: via (feed, sitemap, section, manual), source URL, and the
+    date, title or lastmod the feed or sitemap gave as evidence."""
+    pointer: Mapping[str, Any] | None = field(default=None, compare=False)
+    """The article's latest.json as a crawl read it when deciding to fetch (None: it had none)."""
+    pointer_read: bool = field(default=False, compare=False)
+    """Whether `pointer` was read while deciding: the archive pipeline then need not read it again."""
+
+    def __repr__(self) -> str:  # Scrapy logs items: never dump the body
+        return f"FetchedPage(url={self.url!r}, status={self.status}, {len(self.body)} bytes)"
+
+    def header(self, name: str) -> str | None:
+        """The first value of header `name` (case-insensitive), or None."""
+        wanted = name.lower()
+        return next((v for k, v in self.headers if k.lower() == wanted), None)
+
+    @property
+    def content_type(self) -> str | None:
+        return self.header("Content-Type")
+
+
+KINDS = ("article", "index", "other")
+"""What a page is: an article, an index (home, section or tag page), or other."""
+NOT_THE_PAGE = {"bot_challenge": "bot challenge", "consent_wall": "consent wall", "soft_404": "soft 404"}
+"""Access states in which what was fetched is not the page itself, each with its label for people."""
+BLOCKING_WALLS = ("bot_challenge", "consent_wall")
+"""Of those, the walls put in front of the page (a crawl's summary counts them as "blocked")."""
+ACCESS_STATES = ("free", "paywalled", *NOT_THE_PAGE)
+
+
+@dataclass(frozen=True, slots=True)
+class Extraction:
+    """What the extractor found in one HTML page. Strings are trimmed; missing is None."""
+
+    text: str
+    """Article body: UTF-8, trimmed, paragraphs separated by a single "\\n". Empty if none was found."""
+    words: int = 0
+    """Words in `text` (CJK counted at two characters a word)."""
+    title: str | None = None
+    """The headline (without the site name); it is not repeated in `text`."""
+    authors: tuple[str, ...] = ()
+    """Each author once, without "By" or bio text."""
+    published: str | None = None
+    """Publication date, ISO 8601 (a date, or date and time with offset when the page gives one)."""
+    published_source: str | None = None
+    """Where `published` came from: json-ld, meta, time-element, url or text."""
+    modified: str | None = None
+    modified_source: str | None = None
+    language: str | None = None
+    """BCP 47 language tag as declared by the page (e.g. "en", "en-GB")."""
+    site_name: str | None = None
+    description: str | None = None
+    canonical_url: str | None = None
+    """The page's <link rel="canonical"> (absolute), if it declares one."""
+    image: str | None = None
+    """The top image (JSON-LD image, og:image)."""
+    section: str | None = None
+    tags: tuple[str, ...] = ()
+    kind: str = "other"
+    """One of KINDS."""
+    kind_reason: str = ""
+    access: str = "free"
+    """One of ACCESS_STATES: free, paywalled, or a state NOT_THE_PAGE."""
+    access_reason: str = ""
+    extractor: str = "trafilatura"
+    extractor_version: str = ""
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class ExtractedPage:
+    page: FetchedPage
+    extraction: Extraction | None
+    """None when extraction was not possible (not HTML, empty body, extractor error)."""
+    problem: str | None = None
+    """Why there is no article text, in a few words; None when text was found."""
+    encoding: str | None = None
+    """The character encoding the body was decoded with; None if it was not decoded."""
+
+    def __repr__(self) -> str:
+        chars = len(self.extraction.text) if self.extraction else 0
+        return f"ExtractedPage(url={self.page.url!r}, text={chars} chars, problem={self.problem!r})"
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Capture:
+    """One archived capture: the item the archive pipeline hands on."""
+
+    requested_url: str
+    url: str
+    capture_id: str
+    location: str
+    """Where the capture's objects live, e.g. "archive/example.com/<hash>/<capture_id>/"."""
+    status: int
+    title: str | None
+    text_chars: int
+    problem: str | None = None
+    """Set when the capture is flagged (no text, not an article, a wall, a teaser)."""
+    change: str = "new"
+    """new (first capture of the article), changed (text differs from the previous capture),
+    unchanged (same text as the previous capture: nothing new was written) or recaptured
+    (archived again on request although the text is the same)."""
+    kind: str | None = None
+    access: str | None = None
+    site: str | None = None
+    record: dict[str, object] = field(default_factory=dict, compare=False)
+    """The metadata record written as meta.json."""
+
+    def __repr__(self) -> str:
+        return f"Capture(url={self.requested_url!r}, location={self.location!r}, problem={self.problem!r})"

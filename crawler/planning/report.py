@@ -1,0 +1,124 @@
+"""What one crawl run decided, URL by URL, and the per-site summary (pure).
+
+The manifest has one JSON line per URL decided: an article captured (new or changed),
+unchanged, skipped (and why) or failed (and why), and each feed, sitemap or page the run
+read to discover them. The summary counts articles per site:
+
+    new, changed, unchanged, not_article, paywalled, blocked, failed, skipped, spooled
+
+and marks a site `failed` when none of its sources (feeds, sitemaps, start pages) could be
+read, so a scheduler can alert.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from crawler.model.items import BLOCKING_WALLS
+
+COUNTS = ("new", "changed", "unchanged", "not_article", "paywalled", "blocked", "failed", "skipped", "spooled")
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    now = now or datetime.now(UTC)
+    return f"{now.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}"
+
+
+def category(entry: dict[str, Any]) -> str | None:
+    """The summary column an article entry counts in (None for discovery sources)."""
+    if entry.get("role", "article") != "article":
+        return None
+    decision = entry.get("decision")
+    if decision == "captured":
+        if entry.get("access") in BLOCKING_WALLS:
+            return "blocked"
+        if entry.get("access") == "paywalled":
+            return "paywalled"
+        if entry.get("kind") != "article":
+            return "not_article"
+        return "changed" if entry.get("change") == "changed" else "new"
+    if decision in ("unchanged", "skipped", "failed", "spooled"):
+        return str(decision)
+    return None
+
+
+@dataclass
+class SiteTally:
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTS, 0))
+    sources_ok: int = 0
+    sources_failed: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return self.sources_ok == 0 and bool(self.sources_failed)
+
+
+class RunReport:
+    """Collects manifest lines and per-site counts; the I/O side writes them out."""
+
+    def __init__(self, job: str, run_id: str, sites: Iterable[str]) -> None:
+        self.job = job
+        self.run_id = run_id
+        self.started_at = datetime.now(UTC).isoformat()
+        self.sites = {name: SiteTally() for name in sites}
+        self._pending: list[str] = []
+        self.lines = 0
+
+    def add(self, entry: dict[str, Any]) -> None:
+        entry = {"at": datetime.now(UTC).isoformat(), **{k: v for k, v in entry.items() if v is not None}}
+        self._pending.append(json.dumps(entry, ensure_ascii=False))
+        self.lines += 1
+        tally = self.sites.get(str(entry.get("site")))
+        if tally is None:
+            return
+        role = entry.get("role", "article")
+        if role == "robots":  # optional: a site without robots.txt has not failed
+            return
+        if role != "article":
+            if entry.get("decision") == "failed":
+                tally.sources_failed.append(f"{entry.get('url')}: {entry.get('reason')}")
+            else:
+                tally.sources_ok += 1
+        column = category(entry)
+        if column:
+            tally.counts[column] += 1
+
+    @property
+    def pending(self) -> int:
+        """Manifest lines collected and not yet taken."""
+        return len(self._pending)
+
+    def take_lines(self) -> list[str]:
+        """Manifest lines not yet written out."""
+        lines, self._pending = self._pending, []
+        return lines
+
+    def summary(self, finish_reason: str | None = None) -> dict[str, Any]:
+        return {
+            "job": self.job, "run_id": self.run_id, "started_at": self.started_at,
+            "finished_at": datetime.now(UTC).isoformat(), "finish_reason": finish_reason,
+            "manifest_lines": self.lines,
+            "sites": {
+                name: {**tally.counts, "status": "failed" if tally.failed else "ok",
+                       "sources_ok": tally.sources_ok, "sources_failed": tally.sources_failed}
+                for name, tally in self.sites.items()
+            },
+        }
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """A table for people: one row per site, then what failed completely."""
+    width = max([len("site"), *(len(n) for n in summary["sites"])])
+    head = f"{'site':<{width}}  " + "  ".join(f"{c:>11}" for c in COUNTS) + "  status"
+    rows = [head]
+    for name, site in summary["sites"].items():
+        rows.append(f"{name:<{width}}  " + "  ".join(f"{site[c]:>11}" for c in COUNTS) + f"  {site['status']}")
+    for name, site in summary["sites"].items():
+        if site["status"] == "failed":
+            rows.append(f"site {name!r} failed completely: " + "; ".join(site["sources_failed"][:5]))
+    return "\n".join(rows)

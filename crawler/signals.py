@@ -1,9 +1,0 @@
-"""Our own Scrapy signals (sent with crawler.signals.send_catch_log)."""
-
-#: A requested URL could not be fetched. Arguments: url (as requested), reason (one line),
-#: and for crawls site (its name) and role ("article", "feed", "sitemap", "robots", "page").
-fetch_failed = object()
-
-#: A crawl decided about a URL without capturing it, or read a discovery source.
-#: Arguments: url, site, decision ("skipped", "unchanged", "read"), reason, role, and extra (dict).
-url_decided = object()
