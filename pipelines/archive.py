@@ -1,4 +1,4 @@
-"""ArchivePipeline: write each page's capture (raw body, text, meta.json last) to the store.
+"""ArchivePipeline: write each page's capture (one WARC: the exchange, the record, the text) to the store.
 
 Captures are filed under the article's identity URL (crawler.model.urls.article_identity); a
 latest.json pointer at the identity and at every other URL the page was reached by records
@@ -10,8 +10,9 @@ When the store fails (after boto3's own retries), the capture goes to a durable 
 straight there; the spool is replayed when a run starts, or by `newsarchive spool flush`.
 
 Each capture is written by one worker thread from start to finish (read the pointer, hash,
-gzip, write raw and text, then meta.json, whose presence marks a complete capture, then the
-pointers), never on the reactor thread. Concurrency comes from many captures in flight
+render and write the WARC in one write, then the pointers), never on the reactor thread. A
+run killed between the WARC and its pointer leaves a capture the pointer does not name yet:
+nothing is lost, and the next crawl captures that article once more. Concurrency comes from many captures in flight
 (CONCURRENT_ITEMS), each on its own thread of a pool of that size, which also sizes the S3
 client's connection pool. One hop to a thread per capture, not one per object: each hop costs
 the reactor thread a wake-up and a GIL hand-over, which measured about 4 ms of CPU per page
@@ -23,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any, Self, TypeVar
@@ -34,15 +35,16 @@ from scrapy.statscollectors import StatsCollector
 
 from crawler.components.store import crawler_store
 from crawler.model.items import Capture, ExtractedPage, FetchedPage
-from crawler.model.keys import capture_keys, pointer_key
+from crawler.model.keys import capture_key, pointer_key
 from crawler.model.urls import article_identity, normalise_url
 from crawler.store.base import Store, StoreError
-from crawler.store.captures import read_pointer, recover_pointer
+from crawler.store.captures import pointer_capture_key, read_pointer
 from crawler.store.records import (
+    POINTER_CONTENT_TYPE,
     StoredObject,
     content_digests,
     refresh_pointer,
-    render_objects,
+    render_capture,
     render_pointer,
     same_content,
 )
@@ -91,8 +93,11 @@ class KeyedLocks:
 
 class ArchivePipeline:
     def __init__(self, store: Store, stats: StatsCollector | None = None, *, skip_unchanged: bool,
-                 spool: Spool | None = None, cooldown: float, threads: int) -> None:
+                 spool: Spool | None = None, cooldown: float, threads: int,
+                 warcinfo: Mapping[str, str] | None = None) -> None:
         self.store = store
+        self.warcinfo = dict(warcinfo or {})
+        """The warcinfo fields of every capture's WARC: the fetch's user agent and robots policy, the job and run."""
         self.threads = max(threads, 1)
         self.executor: ThreadPoolExecutor | None = None
         self.stats = stats
@@ -107,9 +112,12 @@ class ArchivePipeline:
     def from_crawler(cls, crawler: Crawler) -> Self:
         settings = crawler.settings
         store = crawler_store(crawler)
+        warcinfo = {"http-header-user-agent": settings.get("USER_AGENT"),
+                    "robots": "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
+                    "isPartOf": "/".join(filter(None, (settings.get("CRAWL_JOB"), settings.get("CRAWL_RUN_ID"))))}
         return cls(store, crawler.stats, skip_unchanged=settings.getbool("ARCHIVE_SKIP_UNCHANGED"),
                    spool=spool_for(settings, store), cooldown=settings.getfloat("ARCHIVE_STORE_COOLDOWN"),
-                   threads=settings.getint("CONCURRENT_ITEMS"))
+                   threads=settings.getint("CONCURRENT_ITEMS"), warcinfo={k: v for k, v in warcinfo.items() if v})
 
     async def _run(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """`function` on one of the pipeline's threads, awaited from the reactor."""
@@ -137,7 +145,7 @@ class ArchivePipeline:
         for url in urls:
             key = pointer_key(url)
             self._pointers_written.add(key)  # before the write: a failed write may have landed too
-            self._put(StoredObject(key, data, "application/json"))
+            self._put(StoredObject(key, data, POINTER_CONTENT_TYPE))
 
     def _inc(self, name: str, count: int = 1) -> None:
         if self.stats is not None:
@@ -167,19 +175,19 @@ class ArchivePipeline:
         if self.spool is None:
             self._inc("archive/failed")
             raise DropItem(f"{page.requested_url}: not archived: {reason}")
-        keys = capture_keys(identity, page.fetched_at)
+        key = capture_key(identity, page.fetched_at)
         raw_sha, text_sha = content_digests(item)
-        objects, record = render_objects(item, keys, identity=identity, previous=previous,
-                                         digests=(raw_sha, text_sha))
-        pointer = render_pointer(record, keys.prefix)
-        pointers = [StoredObject(pointer_key(u), pointer, "application/json")
+        warc, record = render_capture(item, key, identity=identity, previous=previous,
+                                      digests=(raw_sha, text_sha), info=self.warcinfo)
+        pointer = render_pointer(record, key)
+        pointers = [StoredObject(pointer_key(u), pointer, POINTER_CONTENT_TYPE)
                     for u in [identity, *_aliases(page, identity)]]
         self._pointers_written.update(obj.key for obj in pointers)  # the spool writes them later
         info = {"capture_id": record["capture_id"], "identity": identity, "url": page.requested_url,
                 "store": self.store.location(""), "reason": reason, "skip_unchanged": self.skip_unchanged,
                 "raw_sha256": raw_sha, "text_sha256": text_sha}
         try:
-            entry = await self._run(self.spool.add, objects, pointers=pointers, info=info)
+            entry = await self._run(self.spool.add, [warc], pointers=pointers, info=info)
         except OSError as exc:
             self._inc("archive/failed")
             raise DropItem(f"{page.requested_url}: not archived: {reason}; "
@@ -197,17 +205,16 @@ class ArchivePipeline:
         same = previous is not None and same_content(previous, (raw_sha, text_sha))
         if same and self.skip_unchanged and previous is not None:
             return self._note_unchanged(item, identity, previous), 0
-        keys = capture_keys(identity, page.fetched_at)
-        objects, record = render_objects(item, keys, identity=identity, previous=previous,
-                                         digests=(raw_sha, text_sha))
-        for obj in objects:  # raw, text, then meta.json: a capture with meta.json is complete
-            self._put(obj)
-        self._put_pointers([identity, *_aliases(page, identity)], render_pointer(record, keys.prefix))
+        key = capture_key(identity, page.fetched_at)
+        warc, record = render_capture(item, key, identity=identity, previous=previous,
+                                      digests=(raw_sha, text_sha), info=self.warcinfo)
+        self._put(warc)  # one object: the capture exists whole or not at all
+        self._put_pointers([identity, *_aliases(page, identity)], render_pointer(record, key))
         change = "new" if previous is None else "recaptured" if same else "changed"
-        location = self.store.location(keys.prefix)
+        location = self.store.location(key)
         logger.info("Archived %s (%s) -> %s", page.requested_url, change, location)
         capture = self._capture(item, str(record["capture_id"]), location, change, record)
-        return capture, sum(len(obj.data) for obj in objects)
+        return capture, len(warc.data)
 
     def _previous(self, page: FetchedPage, identity: str) -> dict[str, Any] | None:
         """The pointer to the article's newest capture. A crawl read it while deciding to fetch
@@ -215,12 +222,8 @@ class ArchivePipeline:
         looked up (a redirect, a canonical) or this run has written that pointer since."""
         key = pointer_key(identity)
         if page.pointer_read and key == pointer_key(page.requested_url) and key not in self._pointers_written:
-            previous = dict(page.pointer) if page.pointer is not None else None
-        else:
-            previous = read_pointer(self.store, identity)
-        if previous is None and self.skip_unchanged:  # only crawls decide "unchanged": only they need it
-            previous = recover_pointer(self.store, identity)
-        return previous
+            return dict(page.pointer) if page.pointer is not None else None
+        return read_pointer(self.store, identity)
 
     def _count(self, capture: Capture, item: ExtractedPage, written: int) -> None:
         """Stats of a written capture (on the reactor thread: the stats collector is not thread-safe)."""
@@ -240,7 +243,7 @@ class ArchivePipeline:
             self._put_pointers([identity, *_aliases(page, identity)], refresh_pointer(previous, page))
         except StoreError as exc:  # only the check time is lost: nothing to keep
             logger.warning("Pointer of %s not refreshed: %s", identity, exc)
-        location = self.store.location(f"{previous['prefix']}{previous.get('capture_id')}/")
+        location = self.store.location(pointer_capture_key(previous))
         return self._capture(item, str(previous.get("capture_id")), location, "unchanged", {})
 
     @staticmethod

@@ -60,6 +60,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.components.middlewares.RobotsTxtMiddleware": 100,
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
     "crawler.components.middlewares.MetaRefreshMiddleware": 580,
+    # every hop as it crossed the wire (before redirects are followed and bodies decoded), for the WARC
+    "crawler.components.middlewares.ExchangeRecorder": 650,
 }
 # Refuse URLs whose host resolves to a loopback, private, link-local or reserved address. Turn
 # this on when others can submit URLs (a web form, a bot): NEWSARCHIVE_BLOCK_PRIVATE_ADDRESSES=1.

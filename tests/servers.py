@@ -41,6 +41,10 @@ class Site:
     def served_bytes(self, path: str) -> bytes:
         return (self.root / path.lstrip("/")).read_bytes()
 
+    def served_gzip(self, path: str) -> bytes:
+        """What /gzip/PATH sends: the file gzip-compressed (Content-Encoding: gzip)."""
+        return gzip.compress(self.served_bytes(path), mtime=0)
+
 
 BOMB = gzip.compress(b"\0" * (64 * 1024 * 1024), compresslevel=9)
 CP1251_PAGE = ("<html><head><title>Новости</title></head><body><article>" + "".join(
@@ -53,6 +57,7 @@ class SiteHandler(SimpleHTTPRequestHandler):
     """Static files under the site root plus a few dynamic paths (after Scrapy's mock server):
 
     /redirect?to=PATH   302 to PATH
+    /gzip/PATH          the static file PATH with Content-Encoding: gzip
     /refresh?to=PATH&pad=N  a page of N bytes or more whose <meta http-equiv="refresh"> goes to PATH
     /status/N           an HTML page with status N
     /big?size=N         N bytes of text/html (repetitive: compresses well)
@@ -117,6 +122,9 @@ class SiteHandler(SimpleHTTPRequestHandler):
                     time.sleep(0.5)
             except OSError:
                 pass
+        elif parts.path.startswith("/gzip/"):
+            path = parts.path.removeprefix("/gzip")
+            self._send(200, self.site.served_gzip(path), {"Content-Type": "text/html", "Content-Encoding": "gzip"})
         elif parts.path == "/loop":
             self._send(302, b"", {"Location": "/loop"})
         elif parts.path == "/bomb":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import gzip
+import io
 import json
 import os
 import subprocess
@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from warcio.archiveiterator import ArchiveIterator
 
 from crawler.model.keys import url_prefix
 from crawler.store.captures import list_captures, read_raw, read_record, read_text
 from crawler.store.local import LocalDirStore
 from crawler.store.s3 import S3Store
+from crawler.store.warc import read_warc
 from tests.conftest import REPO
 from tests.servers import Site
 
@@ -155,7 +157,7 @@ def test_oversized_response_is_refused_with_a_reason(cli: Any, site: Site, tmp_p
     assert proc.returncode == 1
     assert lines(proc) == [f"failed    {site('/big?size=300000')}: "
                            "response larger than the 100000-byte limit (DOWNLOAD_MAXSIZE)"]
-    assert not (tmp_path / "archive").exists() or not any((tmp_path / "archive").rglob("meta.json"))
+    assert not (tmp_path / "archive").exists() or not any((tmp_path / "archive").rglob("*.warc.gz"))
 
 
 def test_show_reads_captures_back(cli: Any, site: Site, tmp_path: Path) -> None:
@@ -203,14 +205,13 @@ def test_archive_into_s3_and_show_it_back(cli: Any, site: Site, s3_backend: Any,
     for path in ARTICLES:
         assert_complete_article(store, site, path)
     keys = [o["Key"] for o in s3_client.list_objects_v2(Bucket=bucket)["Contents"]]
-    # 3 articles x (raw, text, meta) + the PDF's raw and meta + one latest.json pointer each
-    assert len(keys) == 3 * 3 + 2 + 4 and all(k.startswith("news-archive/127.0.0.1_") for k in keys)
+    # one WARC per capture (3 articles and the PDF) + one latest.json pointer each
+    assert len(keys) == 4 + 4 and all(k.startswith("news-archive/127.0.0.1_") for k in keys)
     assert sum(k.endswith("/latest.json") for k in keys) == 4
-    meta_key = next(k for k in keys if k.endswith("meta.json"))
-    assert s3_client.head_object(Bucket=bucket, Key=meta_key)["ContentType"] == "application/json"
-    raw_bodies = [gzip.decompress(s3_client.get_object(Bucket=bucket, Key=k)["Body"].read())
-                  for k in keys if k.endswith("raw.gz")]
-    assert sorted(body[:9] for body in raw_bodies) == [b"%PDF-1.4\n"] + [b"<!DOCTYPE"] * 3
+    warcs = [k for k in keys if k.endswith(".warc.gz")]
+    assert {s3_client.head_object(Bucket=bucket, Key=k)["ContentType"] for k in warcs} == {"application/warc"}
+    bodies = [read_warc(s3_client.get_object(Bucket=bucket, Key=k)["Body"].read()).body for k in warcs]
+    assert sorted(body[:9] for body in bodies) == [b"%PDF-1.4\n"] + [b"<!DOCTYPE"] * 3
 
     path = next(iter(ARTICLES))
     shown = cli("show", site(path), "--store", uri, "--endpoint-url", s3_backend.endpoint_url,
@@ -220,6 +221,44 @@ def test_archive_into_s3_and_show_it_back(cli: Any, site: Site, s3_backend: Any,
     assert raw.stdout == site.served_bytes(path)
     secret = aws_env["AWS_SECRET_ACCESS_KEY"].encode()
     assert all(secret not in blob for blob in (proc.stdout, proc.stderr, shown.stdout, shown.stderr))
+
+
+def warc_records(data: bytes) -> list[tuple[str, str, bytes]]:
+    """(type, target URI, payload as stored) of each record of a WARC."""
+    return [(r.rec_type, r.rec_headers.get_header("WARC-Target-URI") or "", r.raw_stream.read())
+            for r in ArchiveIterator(io.BytesIO(data))]
+
+
+def test_a_capture_is_one_warc_with_the_exchange_as_received(cli: Any, site: Site, tmp_path: Path) -> None:
+    """`show --warc` gives the capture's WARC: every hop of a redirect, and a gzip-encoded page's
+    payload still gzip (as its Content-Encoding says), while --raw gives the decoded page."""
+    plain, encoded = "/news/2026/11/drone-strike-izhevsk.html", "/gzip/news/2026/11/conseil-municipal-budget.html"
+    redirected = "/redirect?to=/news/2026/02/ukraine-strikes-missile-factory.html"
+    proc = cli("archive", site(plain), site(encoded), site(redirected))
+    assert proc.returncode == 0, proc.stdout.decode() + proc.stderr.decode()
+    assert all(line.split()[-1].endswith(".warc.gz") for line in lines(proc))
+
+    warcs = {}
+    for path in (plain, encoded, redirected):
+        shown = cli("show", site(path), "--warc")
+        assert shown.returncode == 0, shown.stderr.decode()
+        warcs[path] = shown.stdout
+        (tmp_path / "check.warc.gz").write_bytes(shown.stdout)
+        check = subprocess.run([sys.executable, "-m", "warcio.cli", "check", str(tmp_path / "check.warc.gz")],
+                               capture_output=True)
+        assert check.returncode == 0, check.stdout + check.stderr
+
+    kinds = [kind for kind, _, _ in warc_records(warcs[plain])]
+    assert kinds == ["warcinfo", "request", "response", "metadata", "conversion"]
+    kind, uri, payload = warc_records(warcs[encoded])[2]
+    file = encoded.removeprefix("/gzip")
+    assert (kind, uri) == ("response", site(encoded)) and payload == site.served_gzip(file)
+    assert cli("show", site(encoded), "--raw").stdout == site.served_bytes(file)
+    hops = [(kind, uri) for kind, uri, _ in warc_records(warcs[redirected]) if kind in ("request", "response")]
+    final = site("/news/2026/02/ukraine-strikes-missile-factory.html")
+    assert hops == [("request", site(redirected)), ("response", site(redirected)),
+                    ("request", final), ("response", final)]
+    assert warc_records(warcs[redirected])[0][2].count(b"http-header-user-agent: newsarchive/") == 1
 
 
 def test_unreachable_store_fails_before_fetching_anything(cli: Any, site: Site, s3_server: Any,
@@ -246,7 +285,7 @@ def test_urls_from_a_file_and_python_dash_m(site: Site, tmp_path: Path) -> None:
                           cwd=tmp_path, env=env, capture_output=True, timeout=120)
     assert proc.returncode == 0, proc.stderr.decode()
     assert proc.stdout.decode().startswith("archived ")
-    assert list((tmp_path / "arch").rglob("meta.json"))
+    assert list((tmp_path / "arch").rglob("*.warc.gz"))
 
 
 def test_scrapy_crawl_in_the_repo_writes_the_same_capture(site: Site, tmp_path: Path) -> None:

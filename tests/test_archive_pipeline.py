@@ -34,7 +34,8 @@ def archive(pipeline: ArchivePipeline, page: FetchedPage) -> Capture:
 
 
 def capture_dirs(root: Path) -> list[Path]:
-    return sorted(p.parent for p in root.rglob("meta.json"))
+    """Every capture stored under `root` (one WARC each)."""
+    return sorted(root.rglob("*.warc.gz"))
 
 
 def test_unchanged_changed_and_aliases(tmp_path: Path) -> None:
@@ -107,7 +108,7 @@ def test_a_crawls_copy_of_the_pointer_is_not_trusted_once_stale(tmp_path: Path) 
 
 
 class GatedStore(LocalDirStore):
-    """A real local store whose meta.json writes wait at a gate the test opens, and which
+    """A real local store whose capture writes wait at a gate the test opens, and which
     records how many captures of one article were being written at once."""
 
     def __init__(self, root: Path) -> None:
@@ -119,9 +120,9 @@ class GatedStore(LocalDirStore):
         self.guard = threading.Lock()
 
     def put(self, key: str, data: bytes, *, content_type: str, metadata: Mapping[str, str]) -> None:
-        if not key.endswith("/raw.gz"):
+        if not key.endswith(".warc.gz"):
             return super().put(key, data, content_type=content_type, metadata=metadata)
-        with self.guard:  # a capture's first write: one more writer of this article
+        with self.guard:  # a capture's write: one more writer of this article
             self.writing += 1
             self.most_at_once = max(self.most_at_once, self.writing)
         self.entered.release()

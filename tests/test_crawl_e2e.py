@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import os
@@ -16,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from crawler.store.captures import list_captures, read_record
+from crawler.store.captures import list_captures, read_capture, read_record
 from crawler.store.local import LocalDirStore
 from crawler.store.locks import lock_key
 from crawler.store.s3 import S3Store
@@ -162,15 +161,15 @@ def test_a_killed_run_is_finished_by_the_next_without_loss_or_duplicates(
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     archive = tmp_path / "archive"
     deadline = time.monotonic() + 60
-    while len(list(archive.rglob("meta.json"))) < 8:
+    while len(list(archive.rglob("*.warc.gz"))) < 8:
         assert run.poll() is None and time.monotonic() < deadline, "the run ended before it could be killed"
         time.sleep(0.05)
     workers = [int(p) for p in Path(f"/proc/{run.pid}/task/{run.pid}/children").read_text().split()]
     run.send_signal(signal.SIGKILL)
     run.wait()
     assert (archive / lock_key("crawl-sites")).exists()  # the dead run's lock is still there
-    partial = len(list(archive.rglob("meta.json")))
-    assert partial < 32
+    before = {p.name for p in archive.rglob("*.warc.gz")}
+    assert len(before) < 32
     deadline = time.monotonic() + 15  # its helper processes (forkserver, extraction workers) leave too
     while any(Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text()
               for pid in workers) and time.monotonic() < deadline:
@@ -185,7 +184,11 @@ def test_a_killed_run_is_finished_by_the_next_without_loss_or_duplicates(
     store = LocalDirStore(archive)
     for article in site.articles:
         refs = list_captures(store, served(article.path))
-        assert len(refs) == 1, f"{article.path}: {len(refs)} captures"
-        record = read_record(store, refs[0])
-        raw = (archive / refs[0].prefix / "raw.gz").read_bytes()
-        assert hashlib.sha256(gzip.decompress(raw)).hexdigest() == record["raw"]["sha256"]
+        # a capture is one object, written before its pointer: a run killed between the two
+        # leaves a capture its pointer does not name yet, which the next run captures once
+        # more. Nothing lost; never more than that one extra, and only for a capture of the dead run.
+        assert 1 <= len(refs) <= 2, f"{article.path}: {len(refs)} captures"
+        if len(refs) == 2:
+            assert refs[1].key.rsplit("/", 1)[1] in before and refs[0].key.rsplit("/", 1)[1] not in before
+        capture = read_capture(store, refs[0])
+        assert hashlib.sha256(capture.body).hexdigest() == capture.record["raw"]["sha256"]

@@ -22,9 +22,9 @@ from tests.newssite import NewsSite
 from tests.servers import Site, TcpProxy, serve_site
 
 
-def count_metas(client: Any, bucket: str) -> int:
+def count_captures(client: Any, bucket: str) -> int:
     pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
-    return sum(1 for page in pages for obj in page.get("Contents", []) if obj["Key"].endswith("/meta.json"))
+    return sum(1 for page in pages for obj in page.get("Contents", []) if obj["Key"].endswith(".warc.gz"))
 
 
 def test_s3_down_mid_crawl_loses_nothing(tmp_path: Path, s3_server: Any, aws_env: dict[str, str],
@@ -46,7 +46,7 @@ def test_s3_down_mid_crawl_loses_nothing(tmp_path: Path, s3_server: Any, aws_env
 
             def cut_when_half_stored() -> None:
                 deadline = time.monotonic() + 60
-                while count_metas(s3_client, bucket) < 10 and time.monotonic() < deadline:
+                while count_captures(s3_client, bucket) < 10 and time.monotonic() < deadline:
                     time.sleep(0.05)
                 proxy.cut()
 
@@ -56,10 +56,10 @@ def test_s3_down_mid_crawl_loses_nothing(tmp_path: Path, s3_server: Any, aws_env
                                     "--json", "-s", "ARCHIVE_S3_MAX_ATTEMPTS=2"],
                                    cwd=tmp_path, env=env, capture_output=True, timeout=300)
             cutter.join()
-            stored_during_outage = count_metas(s3_client, bucket)
+            stored_during_outage = count_captures(s3_client, bucket)
             assert 10 <= stored_during_outage < 32, crawl.stderr.decode()[-2000:]
             spooled = len(list((tmp_path / "spool").glob("*/*/entry.json")))
-            # every page fetched is stored or spooled (or both: cut between its meta.json and its pointer)
+            # every page fetched is stored or spooled (or both: cut between its WARC and its pointer)
             assert spooled >= 32 - stored_during_outage, (crawl.stdout.decode(), crawl.stderr.decode()[-3000:])
             assert crawl.returncode == 1  # a scheduler hears that the store was down
             assert json.loads(crawl.stdout)["sites"]["harbor"]["spooled"] == spooled
@@ -82,7 +82,7 @@ def test_s3_down_mid_crawl_loses_nothing(tmp_path: Path, s3_server: Any, aws_env
             again = subprocess.run([newsarchive_command(), "crawl", "--sites", "sites.toml", "--store", store_uri,
                                     "--json"], cwd=tmp_path, env=env, capture_output=True, timeout=300)
             assert again.returncode == 0
-            assert count_metas(s3_client, bucket) == 32  # the next run found nothing left to store
+            assert count_captures(s3_client, bucket) == 32  # the next run found nothing left to store
     finally:
         proxy.close()
 
@@ -125,7 +125,7 @@ def test_a_full_disk_is_a_clear_error_and_leaves_no_partial_files(site: Site, tm
     assert line.endswith("the local spool failed too: File too large")
     leftovers = [p for p in tmp_path.rglob("*") if p.is_file() and p.suffix in ("", ".gz", ".json", ".txt", ".bin")]
     assert [p for p in leftovers if p.stat().st_size >= 40_000] == []  # nothing truncated at the limit
-    assert not list(tmp_path.rglob(".tmp-*")) and not list(tmp_path.rglob("meta.json"))
+    assert not list(tmp_path.rglob(".tmp-*")) and not list(tmp_path.rglob("*.warc.gz"))
 
 
 def test_every_kind_of_bad_input_gets_a_reason_and_nothing_half_written(cli: Any, site: Site,

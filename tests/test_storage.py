@@ -141,28 +141,42 @@ def test_s3_unreachable_endpoint_is_a_one_line_error(s3_server: Any) -> None:
     assert "\n" not in message and os.environ["AWS_SECRET_ACCESS_KEY"] not in message
 
 
-def test_captures_are_read_back_newest_first_and_incomplete_ones_ignored(tmp_path: Path) -> None:
+def test_captures_are_read_back_newest_first_whatever_their_layout(tmp_path: Path) -> None:
+    """WARC captures and the capture folders of earlier versions are listed and read alike;
+    an older folder without its meta.json (a run killed while writing it) is not a capture."""
     import gzip
     from datetime import UTC, datetime
 
-    from crawler.model.keys import capture_keys
+    from crawler.extraction.extract import extract_page
+    from crawler.model.items import FetchedPage
+    from crawler.model.keys import capture_id, capture_key, url_prefix
+    from crawler.store.records import render_capture
 
     store = LocalDirStore(tmp_path)
     url = "https://example.com/a"
-    times = [datetime(2026, 1, d, tzinfo=UTC) for d in (1, 3, 2)]
-    for when in times:
-        keys = capture_keys(url, when)
-        store.put(keys.raw, gzip.compress(b"<html>%d</html>" % when.day), content_type="x", metadata={})
-        store.put(keys.text, b"text %d" % when.day, content_type="x", metadata={})
-        store.put(keys.meta, b'{"text": {"name": "text.txt"}, "day": %d}' % when.day, content_type="x",
+    for day in (1, 2):  # the folder layout: raw.gz, text.txt, meta.json
+        folder = f"{url_prefix(url)}{capture_id(datetime(2026, 1, day, tzinfo=UTC))}/"
+        store.put(folder + "raw.gz", gzip.compress(b"<html>%d</html>" % day), content_type="x", metadata={})
+        store.put(folder + "text.txt", b"text %d" % day, content_type="x", metadata={})
+        store.put(folder + "meta.json", b'{"text": {"name": "text.txt"}, "day": %d}' % day, content_type="x",
                   metadata={})
-    half = capture_keys(url, datetime(2026, 1, 9, tzinfo=UTC))  # newest, but no meta.json
-    store.put(half.raw, gzip.compress(b"partial"), content_type="x", metadata={})
+    half = f"{url_prefix(url)}{capture_id(datetime(2026, 1, 9, tzinfo=UTC))}/"  # newest folder, no meta.json
+    store.put(half + "raw.gz", gzip.compress(b"partial"), content_type="x", metadata={})
+    body = b"<html><body><p>" + b"A warc capture of the page, long enough to count as text. " * 5
+    body += b"</p></body></html>"
+    page = FetchedPage(url, url, 200, (("Content-Type", "text/html"),), body, datetime(2026, 1, 3, tzinfo=UTC))
+    warc, _ = render_capture(extract_page(page), capture_key(url, page.fetched_at))
+    store.put(warc.key, warc.data, content_type=warc.content_type, metadata={})
+
     refs = list_captures(store, url)
     assert [r.capture_id[:8] for r in refs] == ["20260103", "20260102", "20260101"]
-    newest = refs[0]
-    record = read_record(store, newest)
-    assert record["day"] == 3
-    assert read_text(store, newest, record) == "text 3"
-    assert read_raw(store, newest) == b"<html>3</html>"
+    assert [r.is_warc for r in refs] == [True, False, False]
+    newest, older = refs[0], refs[1]
+    assert read_record(store, newest)["url"] == url
+    assert (read_text(store, newest) or "").startswith("A warc capture of the page")
+    assert read_raw(store, newest) == body
+    record = read_record(store, older)
+    assert record["day"] == 2
+    assert read_text(store, older, record) == "text 2"
+    assert read_raw(store, older) == b"<html>2</html>"
     assert list_captures(store, "https://example.com/b") == []

@@ -7,9 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crawler.model.keys import (
-    META_NAME,
     capture_id,
-    capture_keys,
+    capture_id_of,
+    capture_key,
     host_part,
     is_capture_id,
     parse_capture_id,
@@ -56,11 +56,11 @@ def test_all_captures_of_a_url_share_one_prefix_and_sort_by_time() -> None:
     url = "https://example.com/news/a?x=1"
     first = datetime(2026, 11, 23, 9, 5, 1, 42, tzinfo=UTC)
     later = first + timedelta(hours=3)
-    a, b = capture_keys(url, first), capture_keys(url + "#top", later)
-    assert a.prefix.startswith(url_prefix(url)) and b.prefix.startswith(url_prefix(url))
-    assert a.prefix < b.prefix
-    assert a.meta == a.prefix + META_NAME
-    assert a.prefix == f"example.com/{url_prefix(url).split('/')[1]}/20261123T090501000042Z/"
+    a, b = capture_key(url, first), capture_key(url + "#top", later)
+    assert a.startswith(url_prefix(url)) and b.startswith(url_prefix(url))
+    assert a < b
+    assert a == f"example.com/{url_prefix(url).split('/')[1]}/20261123T090501000042Z.warc.gz"
+    assert capture_id_of(a) == "20261123T090501000042Z"
     assert url_prefix("https://example.com/news/b") != url_prefix(url)
 
 
@@ -80,9 +80,9 @@ def test_host_part_keeps_a_non_default_port_and_idna() -> None:
 @given(st.text(min_size=0, max_size=60))
 def test_no_url_path_escapes_its_host_folder(path: str) -> None:
     url = "https://example.com/" + path
-    keys = capture_keys(url, datetime(2026, 1, 1, tzinfo=UTC))
-    parts = keys.meta.split("/")
-    assert parts[0] == "example.com" and len(parts) == 4
+    key = capture_key(url, datetime(2026, 1, 1, tzinfo=UTC))
+    parts = key.split("/")
+    assert parts[0] == "example.com" and len(parts) == 3
     assert all(p not in ("", ".", "..") for p in parts)
 
 
@@ -127,9 +127,9 @@ def test_no_url_builds_a_path_outside_the_local_store(url: str) -> None:
     root = Path("/srv/archive")
     store = LocalDirStore(root)
     try:
-        keys = capture_keys(url, datetime(2026, 1, 1, tzinfo=UTC))
+        capture = capture_key(url, datetime(2026, 1, 1, tzinfo=UTC))
     except ValueError:
         return
-    for key in (keys.raw, keys.text, keys.meta, pointer_key(url)):
+    for key in (capture, pointer_key(url)):
         path = store._path(key).resolve()
         assert path.is_relative_to(root) and ".." not in key.split("/")

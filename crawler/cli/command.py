@@ -3,7 +3,7 @@
     newsarchive archive URL [URL ...] [--store URI] [--json] [--redis URL [--job NAME]]
     newsarchive crawl --sites sites.toml [SITE ...] [--store URI] [--job NAME] [--redis URL]
     newsarchive spool status|flush [--store URI]
-    newsarchive show URL [--store URI] [--raw | --json | --list] [--capture ID]
+    newsarchive show URL [--store URI] [--raw | --json | --warc | --list] [--capture ID]
     newsarchive extract PAGE.html [--url URL] [--json]
 
 Each subcommand parses its arguments, builds settings and calls one function. Our own
@@ -100,8 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("url", metavar="URL")
     show.add_argument("--capture", metavar="ID", help="a capture id from --list (default: the newest)")
     mode = show.add_mutually_exclusive_group()
-    mode.add_argument("--raw", action="store_true", help="write the raw response body, exactly as received")
-    mode.add_argument("--json", action="store_true", help="print the metadata record")
+    mode.add_argument("--raw", action="store_true",
+                      help="write the response body as received (content-decoded: what the extractor read)")
+    mode.add_argument("--json", action="store_true", help="print the capture record")
+    mode.add_argument("--warc", action="store_true", help="write the capture's WARC file, as stored")
     mode.add_argument("--list", action="store_true", help="only list the captures")
 
     spool = commands.add_parser("spool", parents=[store], help="captures waiting for an unreachable store",
@@ -244,41 +246,46 @@ def cmd_spool(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from crawler.store.captures import list_captures, read_raw, read_record, read_text
+    from crawler.store.captures import list_captures, read_capture
 
     settings = build_settings(args)
     store = _open_store(settings)
-    where = settings.get("ARCHIVE_URI")
     refs = list_captures(store, args.url)
     if not refs:
-        raise CLIError(f"no captures of {args.url} in {where}")
+        raise CLIError(f"no captures of {args.url} in {settings.get('ARCHIVE_URI')}")
     chosen = [r for r in refs if r.capture_id == args.capture] if args.capture else refs[:1]
     if not chosen:
         raise CLIError(f"no capture {args.capture} of {args.url} (see --list)")
     ref = chosen[0]
+    if args.warc:
+        if not ref.is_warc:
+            raise CLIError(f"capture {ref.capture_id} of {args.url} was stored before captures were WARC files "
+                           "(use --raw and --json)")
+        sys.stdout.buffer.write(store.get(ref.key))
+        sys.stdout.buffer.flush()
+        return 0
     if args.list or not (args.raw or args.json):
         listing = sys.stdout if args.list else sys.stderr
         listing.write(f"{len(refs)} capture(s) of {args.url}, newest first:\n")
         for other in refs:
-            record = read_record(store, other)
+            record = read_capture(store, other).record
             chars = (record.get("text") or {}).get("chars", 0)
             flag = f"  [{record['problem']}]" if record.get("problem") else ""
             listing.write(f"  {other.capture_id}  {record.get('status')}  {chars:>6} chars  "
                           f"{record.get('title') or '(no title)'}{flag}\n")
         if args.list:
             return 0
-    record = read_record(store, ref)
+    capture = read_capture(store, ref)
     if args.json:
-        sys.stdout.write(json.dumps(record, ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.write(json.dumps(capture.record, ensure_ascii=False, indent=2) + "\n")
     elif args.raw:
-        sys.stdout.buffer.write(read_raw(store, ref))
+        sys.stdout.buffer.write(capture.body)
         sys.stdout.buffer.flush()
     else:
-        text = read_text(store, ref, record)
-        if text is None:
+        if capture.text is None:
             raise CLIError(f"capture {ref.capture_id} of {args.url} has no text "
-                           f"({record.get('problem')}); use --raw for the page itself")
-        sys.stdout.write(text + "\n")
+                           f"({capture.record.get('problem')}); use --raw for the page itself")
+        sys.stdout.write(capture.text + "\n")
     return 0
 
 

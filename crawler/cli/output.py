@@ -3,7 +3,7 @@
 A result is one of:
   archived  the capture is complete, with the article text
   partial   archived with text, but flagged: not the whole article (a paywalled teaser)
-  raw-only  the raw page is archived but it has no article text (flagged in meta.json: not
+  raw-only  the raw page is archived but it has no article text (flagged in the record: not
             HTML, no article, an index page, a consent wall, a bot challenge, a soft 404...)
   spooled   fetched, but the store could not take it: kept in the local spool until the next
             run or `newsarchive spool flush` writes it

@@ -1,5 +1,10 @@
 """Downloader middlewares of our own.
 
+ExchangeRecorder keeps each response as it crossed the wire (status, headers, the payload
+still content-encoded), with the request as sent, for the capture's WARC request/response
+records: it sits nearer the downloader than Scrapy's redirect (600) and decompression (590)
+middlewares, so it sees every hop, and every body, before they are followed or decoded.
+
 PrivateAddressMiddleware (off by default) keeps the archiver off private networks.
 
 MetaRefreshMiddleware is Scrapy's, reading only the head of the page. Scrapy's looks for the
@@ -20,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+from datetime import UTC, datetime
 from typing import Any
 
 from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware as _ScrapyMetaRefreshMiddleware
@@ -29,6 +35,8 @@ from scrapy.http import HtmlResponse, Request, Response
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
+
+from crawler.model.items import HttpExchange
 
 
 class RobotsTxtMiddleware(_ScrapyRobotsTxtMiddleware):
@@ -89,3 +97,30 @@ class PrivateAddressMiddleware:
             if not address.is_global:
                 raise IgnoreRequest(f"refused: {host} resolves to the non-public address {address} "
                                     "(ARCHIVE_BLOCK_PRIVATE_ADDRESSES)")
+
+
+EXCHANGES_META = "exchanges"
+"""Request meta key: the HttpExchanges recorded for this request and the ones it led to (redirects,
+retries), oldest first. crawler.spiders.news.page_from_response keeps those of the final chain."""
+
+
+def _header_pairs(headers: Any) -> tuple[tuple[str, str], ...]:
+    return tuple((name.decode("latin-1"), value.decode("latin-1"))
+                 for name, values in headers.items() for value in values)
+
+
+class ExchangeRecorder:
+    """Record each HTTP exchange as it crossed the wire, in the request's meta (EXCHANGES_META)."""
+
+    def process_response(self, request: Request, response: Response, spider: Any = None) -> Response:
+        sent = _header_pairs(request.headers)
+        if not any(name.lower() == "host" for name, _ in sent):  # added by the HTTP client itself
+            sent = (("Host", urlparse_cached(request).netloc), *sent)
+        exchange = HttpExchange(
+            url=request.url, method=request.method, request_headers=sent, request_body=request.body,
+            status=response.status, response_headers=_header_pairs(response.headers), payload=response.body,
+            received_at=datetime.now(UTC), protocol=response.protocol or "HTTP/1.1",
+        )
+        # a new list, not an append: a redirected or retried request shares its parent's meta list
+        request.meta[EXCHANGES_META] = [*request.meta.get(EXCHANGES_META, ()), exchange]
+        return response

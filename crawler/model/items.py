@@ -1,5 +1,6 @@
 """What flows through the pipeline, as frozen dataclasses (no Scrapy import).
 
+HttpExchange -> one HTTP request and its response as they crossed the wire (one hop).
 FetchedPage  -> what the spider received, nothing more.
 ExtractedPage -> the page plus what the extractor found (or why it found nothing).
 Capture      -> what was written to the store: the pipeline's final item.
@@ -11,6 +12,29 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class HttpExchange:
+    """One hop of a fetch: the request as sent and the response as received, before any
+    decoding (what a WARC request/response record pair holds)."""
+
+    url: str
+    method: str
+    request_headers: tuple[tuple[str, str], ...]
+    """As sent, in order (latin-1 decoded)."""
+    request_body: bytes
+    status: int
+    response_headers: tuple[tuple[str, str], ...]
+    """As received, in order, one pair per value (latin-1 decoded)."""
+    payload: bytes
+    """The response body as transferred: still content-encoded (gzip, br...) when the server encoded it."""
+    received_at: datetime
+    """When the response arrived, timezone-aware UTC."""
+    protocol: str = "HTTP/1.1"
+
+    def __repr__(self) -> str:
+        return f"HttpExchange({self.method} {self.url!r} -> {self.status}, {len(self.payload)} bytes)"
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -38,6 +62,9 @@ class FetchedPage:
     """The article's latest.json as a crawl read it when deciding to fetch (None: it had none)."""
     pointer_read: bool = field(default=False, compare=False)
     """Whether `pointer` was read while deciding: the archive pipeline then need not read it again."""
+    exchanges: tuple[HttpExchange, ...] = field(default=(), compare=False)
+    """Each hop of the fetch as it crossed the wire, redirects first, the final response last
+    (empty when the page did not come over HTTP, e.g. `newsarchive extract`)."""
 
     def __repr__(self) -> str:  # Scrapy logs items: never dump the body
         return f"FetchedPage(url={self.url!r}, status={self.status}, {len(self.body)} bytes)"
@@ -136,7 +163,7 @@ class Capture:
     access: str | None = None
     site: str | None = None
     record: dict[str, object] = field(default_factory=dict, compare=False)
-    """The metadata record written as meta.json."""
+    """The capture record (the WARC's metadata record; what `show --json` prints)."""
 
     def __repr__(self) -> str:
         return f"Capture(url={self.requested_url!r}, location={self.location!r}, problem={self.problem!r})"

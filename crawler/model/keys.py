@@ -2,10 +2,11 @@
 
 Layout, relative to the store's root or prefix::
 
-    {host}/{url_hash}/{capture_id}/raw.gz      the response body, gzip-compressed
-    {host}/{url_hash}/{capture_id}/text.txt    the clean article text (absent if none)
-    {host}/{url_hash}/{capture_id}/meta.json   the metadata record, written last
+    {host}/{url_hash}/{capture_id}.warc.gz     the capture: one WARC file (crawler.store.warc)
     {host}/{url_hash}/latest.json              pointer to the article's newest capture
+
+Archives written before WARC captures hold a folder per capture instead, which readers still
+read: ``{host}/{url_hash}/{capture_id}/`` with ``raw.gz``, ``text.txt`` and ``meta.json``.
 
 * ``host``: the URL's host, lowercased, IDNA-encoded, ``_port`` appended for a non-default
   port; only ``[a-z0-9.-_]`` survive.
@@ -23,29 +24,21 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from crawler.model.urls import canonical_url, normalise_url
 
-RAW_NAME = "raw.gz"
 POINTER_NAME = "latest.json"
-TEXT_NAME = "text.txt"
-META_NAME = "meta.json"
+WARC_SUFFIX = ".warc.gz"
+# the folder-per-capture layout of earlier versions, read but no longer written
+LEGACY_RAW_NAME = "raw.gz"
+LEGACY_TEXT_NAME = "text.txt"
+LEGACY_META_NAME = "meta.json"
 
 _CAPTURE_ID_FORMAT = "%Y%m%dT%H%M%S%fZ"
 _CAPTURE_ID_RE = re.compile(r"^\d{8}T\d{12}Z$")
 _UNSAFE = re.compile(r"[^a-z0-9._-]+")
-
-
-@dataclass(frozen=True, slots=True)
-class CaptureKeys:
-    prefix: str
-    """The capture's folder, ending in "/"."""
-    raw: str
-    text: str
-    meta: str
 
 
 def host_part(url: str) -> str:
@@ -79,10 +72,14 @@ def is_capture_id(text: str) -> bool:
     return bool(_CAPTURE_ID_RE.match(text))
 
 
-def capture_keys(url: str, fetched_at: datetime) -> CaptureKeys:
-    """The keys of the capture of `url` fetched at `fetched_at`."""
-    prefix = f"{url_prefix(url)}{capture_id(fetched_at)}/"
-    return CaptureKeys(prefix, prefix + RAW_NAME, prefix + TEXT_NAME, prefix + META_NAME)
+def capture_key(url: str, fetched_at: datetime) -> str:
+    """The key of the capture of `url` fetched at `fetched_at`."""
+    return f"{url_prefix(url)}{capture_id(fetched_at)}{WARC_SUFFIX}"
+
+
+def capture_id_of(key: str) -> str:
+    """The capture id in a capture's key (or a legacy capture folder's)."""
+    return key.rstrip("/").rsplit("/", 1)[-1].removesuffix(WARC_SUFFIX)
 
 
 def parse_capture_id(text: str) -> datetime:

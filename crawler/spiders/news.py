@@ -29,8 +29,9 @@ from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
+from crawler.components.middlewares import EXCHANGES_META
 from crawler.model import signals
-from crawler.model.items import FetchedPage
+from crawler.model.items import FetchedPage, HttpExchange
 from crawler.model.urls import BadURLError, check_url
 
 logger = logging.getLogger(__name__)
@@ -65,7 +66,15 @@ def page_from_response(response: Response, requested_url: str, *, site: str | No
         discovery=discovery,
         pointer=meta.get(POINTER_META),
         pointer_read=POINTER_META in meta,
+        exchanges=chain_exchanges(meta.get(EXCHANGES_META, ()), [*redirects, response.url]),
     )
+
+
+def chain_exchanges(recorded: Iterable[HttpExchange], chain: list[str]) -> tuple[HttpExchange, ...]:
+    """The exchanges of the redirect chain that led to the page, in order: for each URL of it the
+    last exchange recorded (a retried request's failed attempts are not part of the page)."""
+    last = {exchange.url: exchange for exchange in recorded}
+    return tuple(last[url] for url in chain if url in last)
 
 
 def describe_failure(exc: BaseException) -> str:

@@ -1,4 +1,9 @@
-"""Reading captures back from a store (I/O through the Store interface only)."""
+"""Reading captures back from a store (I/O through the Store interface only).
+
+A capture is one WARC object (crawler.store.warc). Archives written by earlier versions hold a
+folder per capture (raw.gz, text.txt, meta.json, complete once meta.json exists): they are read
+the same way, through the same functions, so nothing archived before is orphaned.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,17 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from crawler.model.keys import META_NAME, RAW_NAME, TEXT_NAME, is_capture_id, pointer_key, url_prefix
+from crawler.model.keys import (
+    LEGACY_META_NAME,
+    LEGACY_RAW_NAME,
+    LEGACY_TEXT_NAME,
+    WARC_SUFFIX,
+    is_capture_id,
+    pointer_key,
+    url_prefix,
+)
 from crawler.store.base import ObjectNotFound, Store, StoreError
-from crawler.store.records import render_pointer
+from crawler.store.warc import WarcError, read_warc
 
 logger = logging.getLogger(__name__)
 
@@ -18,54 +31,88 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class CaptureRef:
     capture_id: str
-    prefix: str
-    """The capture's folder key, ending in "/"."""
+    key: str
+    """The capture's WARC object; for a capture of the folder layout, its folder (ending in "/")."""
 
     @property
-    def meta_key(self) -> str:
-        return self.prefix + META_NAME
+    def is_warc(self) -> bool:
+        return not self.key.endswith("/")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCapture:
+    record: dict[str, Any]
+    """The capture record."""
+    text: str | None
+    """The clean text, None when the capture has none."""
+    body: bytes
+    """The response body as the extractor read it (content-decoded)."""
 
 
 def list_captures(store: Store, url: str) -> list[CaptureRef]:
-    """The complete captures of the article `url` names (those with meta.json), newest first.
+    """The captures of the article `url` names, newest first.
 
     `url` may be any URL the article was reached by: its pointer says where the captures are.
     """
     pointer = read_pointer(store, url)
-    return complete_captures(store, pointer["prefix"] if pointer else url_prefix(url))
+    return captures_under(store, pointer["prefix"] if pointer else url_prefix(url))
 
 
-def complete_captures(store: Store, base: str) -> list[CaptureRef]:
-    """The captures under an article's folder `base` that have their meta.json, newest first."""
-    complete: set[str] = set()
+def captures_under(store: Store, base: str) -> list[CaptureRef]:
+    """The captures in an article's folder `base`: its WARCs, and the capture folders of the
+    older layout that are complete (have their meta.json)."""
+    found: dict[str, str] = {}
     for key in store.list(base):
-        capture_id, _, name = key[len(base):].partition("/")
-        if name == META_NAME and is_capture_id(capture_id):
-            complete.add(capture_id)
-    return [CaptureRef(cid, f"{base}{cid}/") for cid in sorted(complete, reverse=True)]
+        rest = key[len(base):]
+        name = rest.removesuffix(WARC_SUFFIX)
+        if "/" not in rest and name != rest and is_capture_id(name):
+            found[name] = key
+            continue
+        capture_id, _, leaf = rest.partition("/")
+        if leaf == LEGACY_META_NAME and is_capture_id(capture_id):
+            found.setdefault(capture_id, f"{base}{capture_id}/")
+    return [CaptureRef(cid, found[cid]) for cid in sorted(found, reverse=True)]
+
+
+def read_capture(store: Store, ref: CaptureRef) -> StoredCapture:
+    """The capture's record, text and body, in one read of its WARC."""
+    if not ref.is_warc:
+        record = read_record(store, ref)
+        return StoredCapture(record, read_text(store, ref, record), read_raw(store, ref))
+    try:
+        capture = read_warc(store.get(ref.key), store.location(ref.key))
+    except WarcError as exc:
+        raise StoreError(str(exc)) from exc
+    return StoredCapture(capture.record, capture.text, capture.body)
 
 
 def read_record(store: Store, ref: CaptureRef) -> dict[str, Any]:
-    data = store.get(ref.meta_key)
+    if ref.is_warc:
+        return read_capture(store, ref).record
+    key = ref.key + LEGACY_META_NAME
     try:
-        record = json.loads(data)
+        record = json.loads(store.get(key))
     except ValueError as exc:
-        raise StoreError(f"{store.location(ref.meta_key)}: not a valid metadata record ({exc})") from exc
+        raise StoreError(f"{store.location(key)}: not a valid metadata record ({exc})") from exc
     if not isinstance(record, dict):
-        raise StoreError(f"{store.location(ref.meta_key)}: not a valid metadata record")
+        raise StoreError(f"{store.location(key)}: not a valid metadata record")
     return record
 
 
-def read_text(store: Store, ref: CaptureRef, record: dict[str, Any]) -> str | None:
+def read_text(store: Store, ref: CaptureRef, record: dict[str, Any] | None = None) -> str | None:
     """The capture's clean text, or None if extraction found none."""
-    if not record.get("text"):
+    if ref.is_warc:
+        return read_capture(store, ref).text
+    if not (record or read_record(store, ref)).get("text"):
         return None
-    return store.get(ref.prefix + TEXT_NAME).decode("utf-8")
+    return store.get(ref.key + LEGACY_TEXT_NAME).decode("utf-8")
 
 
 def read_raw(store: Store, ref: CaptureRef) -> bytes:
-    """The response body exactly as received (decompressed from raw.gz)."""
-    key = ref.prefix + RAW_NAME
+    """The response body as received, content-decoded (what the extractor read)."""
+    if ref.is_warc:
+        return read_capture(store, ref).body
+    key = ref.key + LEGACY_RAW_NAME
     try:
         return gzip.decompress(store.get(key))
     except (OSError, EOFError) as exc:
@@ -89,17 +136,6 @@ def read_pointer_at(store: Store, key: str) -> dict[str, Any] | None:
     return data if isinstance(data, dict) and isinstance(data.get("prefix"), str) else None
 
 
-def recover_pointer(store: Store, url: str) -> dict[str, Any] | None:
-    """Rebuild the pointer of an article whose pointer is missing but whose captures exist.
-
-    A run killed between writing a capture's meta.json and its pointer leaves exactly that;
-    without this, the next run would take the article for new and capture it twice. Costs one
-    listing of the article's own folder, and only for URLs without a pointer.
-    """
-    complete = complete_captures(store, url_prefix(url))
-    if not complete:
-        return None
-    ref = complete[0]
-    pointer: dict[str, Any] = json.loads(render_pointer(read_record(store, ref), ref.prefix))
-    logger.info("Recovered the missing pointer of %s from capture %s", url, ref.capture_id)
-    return pointer
+def pointer_capture_key(pointer: dict[str, Any]) -> str:
+    """The key of the capture a pointer names (a WARC, or an older layout's capture folder)."""
+    return str(pointer.get("key") or f"{pointer['prefix']}{pointer.get('capture_id')}/")

@@ -1,7 +1,9 @@
-"""The objects of one capture, rendered from an ExtractedPage (pure).
+"""A capture's record and its one object, rendered from an ExtractedPage (pure).
 
-render_objects() returns them in write order: raw body, text, then meta.json last,
-whose presence marks the capture complete. Readers ignore captures without it.
+build_record() makes the capture record (the JSON that `show --json` prints); render_capture()
+makes the capture's WARC (crawler.store.warc), holding the exchange as received, the record and
+the text: one object, written in one go, so a capture exists whole or not at all. The article's
+pointer (latest.json) carries what crawl decisions and `show` need without opening the WARC.
 """
 
 from __future__ import annotations
@@ -12,22 +14,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from isal import igzip
-
 from crawler import __version__
 from crawler.model.dates import utc_timestamp
 from crawler.model.http import media_type
 from crawler.model.items import ExtractedPage, Extraction, FetchedPage
-from crawler.model.keys import RAW_NAME, TEXT_NAME, CaptureKeys
+from crawler.model.keys import capture_id_of
+from crawler.store.warc import WARC_CONTENT_TYPE, render_warc
 
-SCHEMA_VERSION = 1
-# Raw bodies are gzip (any reader opens them), written by ISA-L (python-isal): on the 61 pages of
-# extraction-dev, its level 2 compresses 4.66x at ~780 MB/s where zlib's level 3 did 4.85x at
-# ~150 MB/s, and the archive pipeline gzips every page it stores (bench/throughput.py).
-RAW_COMPRESSLEVEL = 2
-RAW_CONTENT_TYPE = "application/gzip"
-TEXT_CONTENT_TYPE = "text/plain; charset=utf-8"
-META_CONTENT_TYPE = "application/json"
+SCHEMA_VERSION = 2
+"""1: the folder-per-capture layout (raw.gz, text.txt, meta.json); 2: one WARC per capture."""
+POINTER_CONTENT_TYPE = "application/json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +60,10 @@ def article_fields(extraction: Extraction | None) -> dict[str, object]:
     }
 
 
-def build_record(item: ExtractedPage, keys: CaptureKeys, text: bytes | None, *, identity: str | None = None,
+def build_record(item: ExtractedPage, key: str, text: bytes | None, *, identity: str | None = None,
                  previous: Mapping[str, Any] | None = None,
                  digests: tuple[str, str | None] | None = None) -> dict[str, object]:
-    """The metadata record (meta.json) of a capture.
+    """The capture record of the capture stored at `key`.
 
     `identity` is the URL the article is filed under; `previous` the pointer to its newest
     earlier capture, if any (so a changed article links back to the version before);
@@ -75,10 +71,9 @@ def build_record(item: ExtractedPage, keys: CaptureKeys, text: bytes | None, *, 
     """
     page, extraction = item.page, item.extraction
     raw_sha, text_sha = digests or content_digests(item)
-    capture_id = keys.prefix.rstrip("/").rsplit("/", 1)[-1]
     return {
         "schema_version": SCHEMA_VERSION,
-        "capture_id": capture_id,
+        "capture_id": capture_id_of(key),
         "identity_url": identity or page.url,
         "requested_url": page.requested_url,
         "url": page.url,
@@ -88,18 +83,15 @@ def build_record(item: ExtractedPage, keys: CaptureKeys, text: bytes | None, *, 
         "content_type": media_type(page.content_type) or None,
         "encoding": item.encoding,
         "headers": headers_record(page.headers),
-        "raw": {
-            "name": RAW_NAME, "compression": "gzip",
-            "size": len(page.body), "sha256": raw_sha,
-        },
+        "raw": {"size": len(page.body), "sha256": raw_sha},
         "text": None if text is None else {
-            "name": TEXT_NAME, "size": len(text), "sha256": text_sha,
+            "size": len(text), "sha256": text_sha,
             "chars": len(text.decode("utf-8")),
             "words": item.extraction.words if item.extraction else 0,
         },
         "problem": item.problem,
         "previous_capture": None if previous is None else {
-            "capture_id": previous.get("capture_id"), "prefix": previous.get("prefix"),
+            "capture_id": previous.get("capture_id"), "key": previous.get("key"), "prefix": previous.get("prefix"),
             "text_sha256": previous.get("text_sha256"),
         },
         "site": page.site,
@@ -114,28 +106,16 @@ def build_record(item: ExtractedPage, keys: CaptureKeys, text: bytes | None, *, 
     }
 
 
-def render_objects(
-    item: ExtractedPage, keys: CaptureKeys, *, identity: str | None = None, previous: Mapping[str, Any] | None = None,
-    digests: tuple[str, str | None] | None = None,
-) -> tuple[list[StoredObject], dict[str, object]]:
-    """The capture's objects in write order (raw, text if any, meta.json last) and its record;
-    `digests`: content_digests(item), if the caller has them already."""
-    page = item.page
+def render_capture(
+    item: ExtractedPage, key: str, *, identity: str | None = None, previous: Mapping[str, Any] | None = None,
+    digests: tuple[str, str | None] | None = None, info: Mapping[str, str] | None = None,
+) -> tuple[StoredObject, dict[str, object]]:
+    """The capture's one object (its WARC) and its record; `digests`: content_digests(item), if
+    the caller has them already; `info`: the fetch's warcinfo fields (user agent, robots, job, run)."""
     text = item.extraction.text.encode("utf-8") if item.extraction and item.extraction.text else None
-    objects = [
-        StoredObject(
-            keys.raw,
-            igzip.compress(page.body, compresslevel=RAW_COMPRESSLEVEL, mtime=0),
-            RAW_CONTENT_TYPE,
-            {"original-content-type": _ascii(page.content_type or "")},
-        )
-    ]
-    if text is not None:
-        objects.append(StoredObject(keys.text, text, TEXT_CONTENT_TYPE))
-    record = build_record(item, keys, text, identity=identity, previous=previous, digests=digests)
-    meta = json.dumps(record, ensure_ascii=False, indent=2, sort_keys=False).encode("utf-8")
-    objects.append(StoredObject(keys.meta, meta + b"\n", META_CONTENT_TYPE))
-    return objects, record
+    record = build_record(item, key, text, identity=identity, previous=previous, digests=digests)
+    data = render_warc(item.page, record, text, filename=key.rsplit("/", 1)[-1], info=info or {})
+    return StoredObject(key, data, WARC_CONTENT_TYPE), record
 
 
 def content_digests(item: ExtractedPage) -> tuple[str, str | None]:
@@ -151,14 +131,16 @@ def same_content(pointer: Mapping[str, Any], digests: tuple[str, str | None]) ->
     return pointer.get("text_sha256") == text_sha if text_sha else pointer.get("raw_sha256") == raw_sha
 
 
-def render_pointer(record: Mapping[str, Any], capture_prefix: str, checked_at: str | None = None) -> bytes:
-    """latest.json: the newest capture of an article and what a later run needs to decide
-    whether to fetch it again (conditional-GET validators, publication date, digests)."""
+def render_pointer(record: Mapping[str, Any], key: str, checked_at: str | None = None) -> bytes:
+    """latest.json: the newest capture of an article (stored at `key`) and what a later run needs
+    to decide whether to fetch it again (conditional-GET validators, publication date, digests)."""
     headers = record.get("headers") or {}
     pointer = {
         "url": record.get("identity_url"),
-        "prefix": capture_prefix.rsplit("/", 2)[0] + "/",
+        "prefix": key.rsplit("/", 1)[0] + "/",
+        "key": key,
         "capture_id": record.get("capture_id"),
+        "title": record.get("title"),
         "fetched_at": record.get("fetched_at"),
         "checked_at": checked_at or record.get("fetched_at"),
         "published": record.get("published"),
@@ -185,8 +167,3 @@ def refresh_pointer(pointer: Mapping[str, Any], page: FetchedPage) -> bytes:
 
 def _pointer_bytes(pointer: Mapping[str, Any]) -> bytes:
     return json.dumps(pointer, ensure_ascii=False, indent=1).encode("utf-8") + b"\n"
-
-
-def _ascii(value: str) -> str:
-    """S3 user metadata must be ASCII; keep what is and escape the rest."""
-    return value.encode("ascii", "backslashreplace").decode("ascii")

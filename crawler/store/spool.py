@@ -1,7 +1,8 @@
 """A durable local spool for captures the store could not take (S3 down, bucket unreachable).
 
-Each spooled capture is one folder: its objects in write order (raw, text, meta.json, then
-the latest.json pointers) as files, and entry.json describing them. A folder is written under
+Each spooled capture is one folder: its objects in write order (the capture's WARC, then the
+latest.json pointers) as files, and entry.json describing them; entries spooled by earlier
+versions (raw, text, meta.json) replay the same way. A folder is written under
 a temporary name and renamed, so a crash leaves either a whole entry or none. Flushing
 replays entries oldest first into the store and deletes each one only after every object of
 it was written; it stops at the first store error (still down) and leaves the rest.
