@@ -11,3 +11,10 @@ if ! command -v redis-server >/dev/null; then
   # the package starts a system-wide server on 6379; the tests start their own on a free port
   $SUDO systemctl disable --now redis-server >/dev/null 2>&1 || true
 fi
+# pywb (replays our WARC exports) and the wacz validator, in a venv of their own: pywb pins gevent
+# and friends, which the project need not share. The tests find them in .venv-tools/bin.
+tools="$here/../.venv-tools"
+if [ ! -x "$tools/bin/pywb" ] || [ ! -x "$tools/bin/wacz" ] || [ ! -x "$tools/bin/wb-manager" ]; then
+  python3 -m venv "$tools"
+  "$tools/bin/pip" install -q "pywb>=2.9,<3" "wacz>=0.5,<1"
+fi

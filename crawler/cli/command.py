@@ -4,6 +4,8 @@
     newsarchive crawl --sites sites.toml [SITE ...] [--store URI] [--job NAME] [--redis URL]
     newsarchive spool status|flush [--store URI]
     newsarchive show URL [--store URI] [--raw | --json | --warc | --list] [--capture ID]
+    newsarchive export --format warc|wacz|cdxj -o FILE [--store URI] [--host H] [--site S] [--url-prefix U]
+                       [--since DATE] [--until DATE]
     newsarchive extract PAGE.html [--url URL] [--json]
 
 Each subcommand parses its arguments, builds settings and calls one function. Our own
@@ -112,6 +114,19 @@ def build_parser() -> argparse.ArgumentParser:
     spool.add_argument("action", choices=("status", "flush"))
     spool.add_argument("-s", "--set", dest="settings", action="append", default=[], type=_setting_pair,
                        metavar="NAME=VALUE", help="override a setting (e.g. ARCHIVE_SPOOL_DIR)")
+
+    export = commands.add_parser(
+        "export", parents=[store], help="captures out as one WARC, a CDXJ index or a WACZ",
+        description="Write the store's captures (or a selection) as one WARC file, a CDXJ index whose "
+                    "filenames are the captures' keys (pywb replays from the store), or a WACZ package.")
+    export.add_argument("--format", required=True, choices=("warc", "wacz", "cdxj"))
+    export.add_argument("-o", "--output", required=True, metavar="FILE", help="where to write ('-': stdout, "
+                        "for warc and cdxj)")
+    export.add_argument("--host", help="only captures of this host folder (e.g. example.com, 127.0.0.1_8080)")
+    export.add_argument("--site", help="only captures a crawl made for this sites-file name")
+    export.add_argument("--url-prefix", metavar="URL", help="only captures whose URL starts with this")
+    export.add_argument("--since", metavar="DATE", help="only captures fetched at or after DATE (ISO 8601, UTC)")
+    export.add_argument("--until", metavar="DATE", help="only captures fetched before DATE (ISO 8601, UTC)")
 
     extract = commands.add_parser("extract", help="extract text from a saved page (no fetch, no store)")
     extract.add_argument("file", metavar="PAGE", help="an HTML file ('-' reads stdin)")
@@ -289,6 +304,55 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _when(text: str | None, flag: str) -> datetime | None:
+    from crawler.model.dates import parse_timestamp
+
+    if text is None:
+        return None
+    when = parse_timestamp(text)
+    if when is None:
+        raise UsageError(f"{flag} {text!r} is not a date (use ISO 8601: 2026-12-01 or 2026-12-01T08:00:00Z)")
+    return when
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from crawler.store.export import Selection, export_cdxj, export_wacz, export_warc
+
+    selection = Selection(host=args.host, url_prefix=args.url_prefix, site=args.site,
+                          since=_when(args.since, "--since"), until=_when(args.until, "--until"))
+    if args.output == "-" and args.format == "wacz":
+        raise UsageError("a WACZ is a zip file: give it a file name with -o")
+    settings = build_settings(args)
+    store = _open_store(settings)
+    target = Path(args.output)
+    if args.output == "-":
+        summary = (export_warc(store, selection, sys.stdout.buffer) if args.format == "warc"
+                   else export_cdxj(store, selection, sys.stdout))
+        sys.stdout.flush()
+    elif args.format == "wacz":
+        summary = export_wacz(store, selection, target)
+    else:
+        partial = target.with_name(f".{target.name}.partial")
+        try:
+            with partial.open("wb" if args.format == "warc" else "w", encoding=None if args.format == "warc"
+                              else "utf-8") as out:
+                summary = export_warc(store, selection, out) if args.format == "warc" else export_cdxj(
+                    store, selection, out)
+            partial.replace(target)
+        finally:
+            partial.unlink(missing_ok=True)
+    if summary.skipped_legacy:
+        print(f"Warning: {summary.skipped_legacy} capture(s) stored before captures were WARC files were left out",
+              file=sys.stderr)
+    if not summary.captures:
+        if args.output != "-" and args.format != "wacz":
+            target.unlink(missing_ok=True)
+        raise CLIError(f"no captures in {store.location('')} match the selection")
+    print(f"Exported {summary.captures} capture(s), {summary.bytes} bytes of WARC, as {args.format} to "
+          f"{args.output}", file=sys.stderr)
+    return 0
+
+
 def cmd_extract(args: argparse.Namespace) -> int:
     from crawler.extraction.extract import ExtractOptions, extract_page
     from crawler.model.items import FetchedPage
@@ -316,7 +380,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"archive": cmd_archive, "crawl": cmd_crawl, "spool": cmd_spool, "show": cmd_show,
-            "extract": cmd_extract}
+            "export": cmd_export, "extract": cmd_extract}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
