@@ -20,7 +20,7 @@ servers'), CPU ms per page of the S3 server, S3 requests per capture, and peak R
 newsarchive's process tree; then the medians over the rounds. With --rss-pages, peak RSS
 again at that many pages. The corpus is ../shared/data/extraction-dev/ replicated under
 distinct paths and served by nginx (apt package nginx-light; a Python server in its own process if nginx is
-missing). Targets (issue 6): local >= 0.8 x limit; S3 own CPU within 15 % of local; S3
+missing). Targets (README, "Performance"): local >= 0.8 x limit; S3 own CPU within 15 % of local; S3
 pages/s >= 0.8 x cores / (own + server CPU s per page); RSS at 10000 within 10 % of 2000.
 It also checks that the stored text is byte-identical to `newsarchive extract` on some pages.
 """

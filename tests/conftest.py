@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import shutil
 import signal
@@ -45,6 +46,26 @@ def project_crawler(overrides: dict[str, Any] | None = None, spidercls: Any = No
     ours = {name: settings[name] for name in settings  # not Scrapy's defaults
             if (settings.getpriority(name) or 0) >= 20}
     return get_crawler(spidercls, settings_dict=ours)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def every_warc_written_passes_warcio_check(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """After the whole session: every WARC any test left on disk (captures, spools, exports)
+    passes warcio's own check of its digests. Reported as an error of the session if not."""
+    yield
+    from warcio.checker import Checker
+
+    class Options:
+        inputs: list[str]
+        verbose = False
+
+    options = Options()
+    options.inputs = [str(p) for p in tmp_path_factory.getbasetemp().rglob("*.warc.gz")]
+    if options.inputs:
+        checker = Checker(options)
+        with contextlib.redirect_stdout(io.StringIO()) as report:
+            failed = checker.process_all()
+        assert not failed, f"WARCs that fail `warcio check`:\n{report.getvalue()}"
 
 
 @pytest.fixture(scope="session", autouse=True)

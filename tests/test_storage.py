@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -180,3 +182,49 @@ def test_captures_are_read_back_newest_first_whatever_their_layout(tmp_path: Pat
     assert read_text(store, older, record) == "text 2"
     assert read_raw(store, older) == b"<html>2</html>"
     assert list_captures(store, "https://example.com/b") == []
+
+
+OLD_ARTICLE = "http://127.0.0.1:40123/news/2026/11/drone-strike-izhevsk.html"
+
+
+def test_a_store_written_before_warc_captures_is_still_read_and_extended(tmp_path: Path) -> None:
+    """tests/stores/v1 was written by the previous version (folders of raw.gz, text.txt, meta.json):
+    `show` reads it, a crawl decides on its pointers, and a new capture links back to the old one."""
+    import asyncio
+    import shutil
+    from dataclasses import replace
+
+    from crawler.extraction.extract import extract_page
+    from crawler.model.items import FetchedPage
+    from pipelines.archive import ArchivePipeline
+    from tests.conftest import REPO, SITE_ROOT, run_cli
+
+    store_dir = tmp_path / "store"
+    shutil.copytree(REPO / "tests" / "stores" / "v1", store_dir)
+    served = (SITE_ROOT / "news/2026/11/drone-strike-izhevsk.html").read_bytes()
+    listed = run_cli(["show", OLD_ARTICLE, "--list", "--store", str(store_dir)], cwd=tmp_path)
+    assert listed.returncode == 0 and listed.stdout.decode().startswith(f"2 capture(s) of {OLD_ARTICLE}")
+    shown = run_cli(["show", OLD_ARTICLE, "--store", str(store_dir)], cwd=tmp_path)
+    assert shown.returncode == 0 and shown.stdout.decode().startswith("A drone strike damaged a factory")
+    assert run_cli(["show", OLD_ARTICLE, "--raw", "--store", str(store_dir)], cwd=tmp_path).stdout == served
+    assert json.loads(run_cli(["show", OLD_ARTICLE, "--json", "--store", str(store_dir)],
+                              cwd=tmp_path).stdout)["schema_version"] == 1
+    warc = run_cli(["show", OLD_ARTICLE, "--warc", "--store", str(store_dir)], cwd=tmp_path)
+    assert warc.returncode == 1 and "stored before captures were WARC files" in warc.stderr.decode()
+
+    store = LocalDirStore(store_dir)
+    crawl = ArchivePipeline(store, skip_unchanged=True, cooldown=30, threads=2)
+    page = FetchedPage(OLD_ARTICLE, OLD_ARTICLE, 200, (("Content-Type", "text/html"),), served,
+                       datetime(2026, 12, 5, tzinfo=UTC))
+    assert asyncio.run(crawl.process_item(extract_page(page))).change == "unchanged"  # the old pointer decides
+    edited = served.replace(b"A drone strike damaged a factory", b"A drone strike badly damaged a factory")
+    later = replace(page, body=edited, fetched_at=datetime(2026, 12, 6, tzinfo=UTC))
+    changed = asyncio.run(crawl.process_item(extract_page(later)))
+    crawl.close_spider()
+    refs = list_captures(store, OLD_ARTICLE)
+    assert changed.change == "changed" and [r.is_warc for r in refs] == [True, False, False]
+    assert read_record(store, refs[0])["previous_capture"]["capture_id"] == refs[1].capture_id
+
+    exported = run_cli(["export", "--format", "warc", "-o", "all.warc.gz", "--store", str(store_dir)], cwd=tmp_path)
+    assert exported.returncode == 0
+    assert "Warning: 3 capture(s) stored before captures were WARC files were left out" in exported.stderr.decode()
