@@ -27,9 +27,10 @@ def count_captures(client: Any, bucket: str) -> int:
     return sum(1 for page in pages for obj in page.get("Contents", []) if obj["Key"].endswith(".warc.gz"))
 
 
-def test_s3_down_mid_crawl_loses_nothing(tmp_path: Path, s3_server: Any, aws_env: dict[str, str],
-                                         s3_client: Any, bucket: str) -> None:
-    host, port = urlsplit(s3_server.endpoint_url).hostname, urlsplit(s3_server.endpoint_url).port
+@pytest.mark.parametrize("s3_backend", ["moto", "rgw"], indirect=True)
+def test_s3_down_mid_crawl_loses_nothing(tmp_path: Path, s3_backend: Any, s3_client: Any, bucket: str) -> None:
+    aws_env = s3_backend.env
+    host, port = urlsplit(s3_backend.endpoint_url).hostname, urlsplit(s3_backend.endpoint_url).port
     proxy = TcpProxy(str(host), int(port or 0))  # the crawl reaches S3 only through this link
     root = tmp_path / "site"
     root.mkdir()
