@@ -12,8 +12,8 @@ straight there; the spool is replayed when a run starts, or by `newsarchive spoo
 Each capture is written by one worker thread from start to finish (read the pointer, hash,
 render and write the WARC in one write, then the pointers), never on the reactor thread. A
 run killed between the WARC and its pointer leaves a capture the pointer does not name yet:
-nothing is lost, and the next crawl captures that article once more. Concurrency comes from many captures in flight
-(CONCURRENT_ITEMS), each on its own thread of a pool of that size, which also sizes the S3
+nothing is lost, and the next crawl captures that article once more. Concurrency comes from
+many captures in flight (CONCURRENT_ITEMS), each on its own thread of a pool of that size, which also sizes the S3
 client's connection pool. One hop to a thread per capture, not one per object: each hop costs
 the reactor thread a wake-up and a GIL hand-over, which measured about 4 ms of CPU per page
 (bench/throughput.py).
@@ -175,11 +175,8 @@ class ArchivePipeline:
         if self.spool is None:
             self._inc("archive/failed")
             raise DropItem(f"{page.requested_url}: not archived: {reason}")
-        key = capture_key(identity, page.fetched_at)
         raw_sha, text_sha = content_digests(item)
-        warc, record = render_capture(item, key, identity=identity, previous=previous,
-                                      digests=(raw_sha, text_sha), info=self.warcinfo)
-        pointer = render_pointer(record, key)
+        warc, record, pointer = self._render(item, identity, previous, (raw_sha, text_sha))
         pointers = [StoredObject(pointer_key(u), pointer, POINTER_CONTENT_TYPE)
                     for u in [identity, *_aliases(page, identity)]]
         self._pointers_written.update(obj.key for obj in pointers)  # the spool writes them later
@@ -205,16 +202,22 @@ class ArchivePipeline:
         same = previous is not None and same_content(previous, (raw_sha, text_sha))
         if same and self.skip_unchanged and previous is not None:
             return self._note_unchanged(item, identity, previous), 0
-        key = capture_key(identity, page.fetched_at)
-        warc, record = render_capture(item, key, identity=identity, previous=previous,
-                                      digests=(raw_sha, text_sha), info=self.warcinfo)
+        warc, record, pointer = self._render(item, identity, previous, (raw_sha, text_sha))
         self._put(warc)  # one object: the capture exists whole or not at all
-        self._put_pointers([identity, *_aliases(page, identity)], render_pointer(record, key))
+        self._put_pointers([identity, *_aliases(page, identity)], pointer)
         change = "new" if previous is None else "recaptured" if same else "changed"
-        location = self.store.location(key)
+        location = self.store.location(warc.key)
         logger.info("Archived %s (%s) -> %s", page.requested_url, change, location)
         capture = self._capture(item, str(record["capture_id"]), location, change, record)
         return capture, len(warc.data)
+
+    def _render(self, item: ExtractedPage, identity: str, previous: dict[str, Any] | None,
+                digests: tuple[str, str | None]) -> tuple[StoredObject, dict[str, object], bytes]:
+        """The capture's WARC, its record and the pointer naming it."""
+        key = capture_key(identity, item.page.fetched_at)
+        warc, record = render_capture(item, key, identity=identity, previous=previous, digests=digests,
+                                      info=self.warcinfo)
+        return warc, record, render_pointer(record, key)
 
     def _previous(self, page: FetchedPage, identity: str) -> dict[str, Any] | None:
         """The pointer to the article's newest capture. A crawl read it while deciding to fetch
