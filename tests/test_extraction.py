@@ -129,3 +129,53 @@ def test_feed_and_sitemap_evidence_fills_what_the_page_does_not_say() -> None:
                                            "body": (SITE / "news/2026/02/ukraine-strikes-missile-factory.html")
                                            .read_bytes()})).extraction
     assert declared is not None and declared.published_source == "json-ld"  # the page's own word wins
+
+
+def _paywalled_page(body: str, *, word_count: int | None = None, prompt: str = "") -> str:
+    declared = f', "wordCount": {word_count}' if word_count else ""
+    return ('<html lang="en"><head><title>Harbor tolls rise</title><script type="application/ld+json">'
+            '{"@type": "NewsArticle", "headline": "Harbor tolls rise", "isAccessibleForFree": false' + declared +
+            '}</script></head><body><article><h1>Harbor tolls rise</h1>' + body + prompt +
+            "</article></body></html>")
+
+
+PARAGRAPHS = [f"<p>In its {n} point the harbor commission, which raised tolls for cargo ships by six percent on "
+              f"Tuesday, cited the cost of dredging the outer channel and repairing berth number {n}.</p>"
+              for n in ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")]
+WHOLE = "".join(PARAGRAPHS)
+WHOLE_WORDS = len(" ".join(PARAGRAPHS).replace("<p>", " ").replace("</p>", " ").split())
+
+
+@pytest.mark.parametrize(("html", "teaser"), [
+    (_paywalled_page(WHOLE), None),  # the whole article is there: a flag alone says nothing
+    (_paywalled_page(WHOLE, word_count=WHOLE_WORDS + 5), None),
+    (_paywalled_page(WHOLE, word_count=900), "of the 900 words the page declares"),
+    (_paywalled_page("".join(PARAGRAPHS[:3]), prompt="<div>Subscribe now to continue reading this story.</div>"),
+     "the page says the text stops"),
+    (_paywalled_page("".join(PARAGRAPHS[:3]) + "<p>The commission also said that the…</p>"),
+     "breaks off with an ellipsis"),
+])
+def test_a_paywall_is_judged_by_the_text_not_by_the_flag(html: str, teaser: str | None) -> None:
+    result = extract_page(page("news/2026/harbor-tolls-rise.html", body=html.encode()))
+    assert result.extraction is not None and result.extraction.access == "paywalled"
+    assert result.extraction.text  # the text is kept either way
+    if teaser is None:
+        assert result.problem is None and result.extraction.teaser is None
+    else:
+        assert result.problem is not None and result.problem.startswith("paywalled: only the teaser was visible")
+        assert teaser in (result.extraction.teaser or "")
+
+
+def test_a_wordpress_post_addressed_by_its_query_string_is_not_the_home_page() -> None:
+    """/?p=2895 has the path "/": it is a post, not the site's home page, when it reads as one."""
+    post = ("<html lang='en'><head><title>Notes from the allotment</title></head><body><div class='post'>"
+            "<h2>Notes from the allotment</h2>" + "".join(PARAGRAPHS[:4]) + "</div></body></html>")
+    url = "https://blog.example/?p=2895"
+    result = extract_page(FetchedPage(url, url, 200, (("Content-Type", "text/html"),), post.encode(),
+                                      datetime(2026, 11, 23, tzinfo=UTC)))
+    assert result.extraction is not None and result.extraction.kind == "article", result.extraction.kind_reason
+    assert result.problem is None and result.extraction.text.startswith("In its first point")
+    root = "https://blog.example/"
+    home = extract_page(FetchedPage(root, root, 200, (("Content-Type", "text/html"),), post.encode(),
+                                    datetime(2026, 11, 23, tzinfo=UTC)))
+    assert home.extraction is not None and home.extraction.kind == "index"

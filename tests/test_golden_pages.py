@@ -55,6 +55,8 @@ def test_golden_page(name: str) -> None:
     if spec["body_first"]:
         assert lines[0].startswith(spec["body_first"]), lines[0]
         assert lines[-1].endswith(spec["body_last"]), lines[-1]
+        # text kept, and flagged partial only for a real teaser (a paywall flag alone is not one)
+        assert (result.problem is not None) == spec.get("partial", False), (result.problem, ex.teaser)
     else:
         assert text == "" and result.problem
     for phrase in spec["must_contain"]:

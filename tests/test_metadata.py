@@ -74,3 +74,17 @@ def test_paywall_declarations_are_read() -> None:
                 '"hasPart":{"@type":"WebPageElement","isAccessibleForFree":false,"cssSelector":".paywall"}}</script>')
     meta = extract_metadata(fromstring(html))
     assert meta.accessible_for_free is False and meta.paywalled_selectors == (".paywall",)
+
+
+@pytest.mark.parametrize(("byline", "authors"), [
+    ('<div class="byline">By Tom Becker</div>', ["Tom Becker"]),
+    ('<p>By <span class="author">Tom Becker</span></p>', ["Tom Becker"]),
+    ('<p class="author-line">By Tom Becker and Ana Ruiz · Nov. 3, 2026</p>', ["Tom Becker", "Ana Ruiz"]),
+    ('<div class="byline">Von Eva Roth | Aktualisiert am 3. November</div>', ["Eva Roth"]),
+    ('<div class="author-bio">Tom Becker is a reporter who has covered city hall for a decade.</div>', []),
+    ('<div class="byline">Updated Nov 3</div>', []),
+])
+def test_bylines_written_out_in_plain_text(byline: str, authors: list[str]) -> None:
+    """A byline without links or author markup, as a new user's own site wrote it."""
+    tree = fromstring(f"<html><body><article><h1>Harbor tolls rise</h1>{byline}<p>Text.</p></article></body></html>")
+    assert list(extract_metadata(tree, "https://news.example/a").authors) == authors

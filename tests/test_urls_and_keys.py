@@ -133,3 +133,23 @@ def test_no_url_builds_a_path_outside_the_local_store(url: str) -> None:
     for key in (capture, pointer_key(url)):
         path = store._path(key).resolve()
         assert path.is_relative_to(root) and ".." not in key.split("/")
+
+
+@pytest.mark.parametrize(("url", "article"), [
+    ("https://news.example/2026/11/23/harbor-tolls-rise/", True),
+    ("https://news.example/world/harbor-tolls-rise-again-today", True),
+    ("https://news.example/story/83412", True),
+    ("https://blog.example/?p=2895", True),  # WordPress without pretty permalinks
+    ("https://blog.example/?page_id=12", True),
+    ("https://old.example/article.php?id=77", True),
+    ("https://old.example/news/?storyid=4471", True),
+    ("https://news.example/", False),
+    ("https://news.example/world/", False),
+    ("https://news.example/?page=2", False),
+    ("https://news.example/search?q=harbor", False),
+    ("https://news.example/tag/harbor?page=3", False),
+])
+def test_article_shaped_urls_include_query_string_permalinks(url: str, article: bool) -> None:
+    from crawler.model.urls import looks_like_article_url
+
+    assert looks_like_article_url(url) is article

@@ -28,7 +28,7 @@ from trafilatura.utils import load_html
 from crawler.extraction.boilerplate import clean_lines, preclean
 from crawler.extraction.decoding import decode_html, looks_binary, looks_like_html
 from crawler.extraction.metadata import PageMetadata, extract_metadata
-from crawler.extraction.pagekind import classify_access, classify_kind, page_signals
+from crawler.extraction.pagekind import classify_access, classify_kind, page_signals, teaser_evidence
 from crawler.model.http import media_type
 from crawler.model.items import NOT_THE_PAGE, ExtractedPage, Extraction, FetchedPage
 
@@ -189,6 +189,7 @@ def extract(html: str, url: str | None = None, options: ExtractOptions | None = 
     lines, words = _body_lines(tree, html, url, meta, options)
     text = "\n".join(lines)
     access, access_reason = classify_access(signals, meta, words)
+    teaser = teaser_evidence(signals, meta, text, words) if access == "paywalled" else None
     kind, kind_reason = classify_kind(signals, meta, words, access, url, options.min_words)
     if kind != "article":  # bylines and dates on a listing belong to its teasers, not to the page
         meta = without_teaser_evidence(meta)
@@ -212,6 +213,7 @@ def extract(html: str, url: str | None = None, options: ExtractOptions | None = 
         kind_reason=kind_reason,
         access=access,
         access_reason=access_reason,
+        teaser=teaser,
         extractor=EXTRACTOR_NAME,
         extractor_version=EXTRACTOR_VERSION,
     )
@@ -228,8 +230,8 @@ def judge(extraction: Extraction, min_words: int) -> tuple[Extraction, str | Non
     if words < min_words:
         found = f" (only {words} words)" if words else ""
         return replace(extraction, text="", words=0), f"no article text found{found}"
-    if extraction.access == "paywalled":
-        return extraction, f"paywalled: only the teaser was visible ({extraction.access_reason})"
+    if extraction.access == "paywalled" and extraction.teaser:  # behind a paywall and cut short
+        return extraction, f"paywalled: only the teaser was visible ({extraction.teaser})"
     return extraction, None
 
 

@@ -62,6 +62,8 @@ class PageMetadata:
     """cssSelector of hasPart elements declared not accessible for free."""
     json_ld_body: str | None = None
     """The article's articleBody from JSON-LD, when the page publishes it."""
+    word_count: int | None = None
+    """The article's length in words as the page declares it (JSON-LD wordCount)."""
 
 
 def clean(value: Any) -> str | None:
@@ -228,7 +230,29 @@ def _byline_candidates(tree: HtmlElement) -> list[str]:
         names = [name for name in found if name and len(name) < 120]
         if names:
             return names
-    return []
+    return _plain_bylines(tree)
+
+
+# A byline written out: "By Tom Becker", "By Tom Becker and Ana Ruiz · Nov. 3, 2026", "Von Eva Roth |".
+_WRITTEN_BYLINE = re.compile(r"^(?:by|von|par|por|door|di|av|af|przez|от)\s*:?\s+(.{2,100}?)"
+                             r"(?:\s+[|·•—–-]\s|\s*\||\s+(?:on|updated|published|am|le|el)\s|\s+\d|$)",
+                             re.IGNORECASE)
+
+
+def _plain_bylines(tree: HtmlElement) -> list[str]:
+    """Bylines in plain text, without links or author markup: an element whose class token is
+    "author", or a byline-like element (class byline, author-line, article-author) whose text
+    starts with "By"."""
+    tokens = tree.xpath('//*[contains(concat(" ", normalize-space(@class), " "), " author ")]')
+    names = [name for el in tokens if (name := clean(el.text_content())) and len(name) < 80]
+    if names:
+        return names
+    for el in tree.xpath('//*[contains(@class, "byline") or contains(@class, "author-line")'
+                         ' or contains(@class, "article-author") or contains(@class, "post-author")]'):
+        match = _WRITTEN_BYLINE.match(clean(el.text_content()) or "")
+        if match:
+            names.append(match.group(1))
+    return names
 
 
 # --- everything --------------------------------------------------------------------------
@@ -325,4 +349,11 @@ def extract_metadata(tree: HtmlElement, url: str | None = None) -> PageMetadata:
         accessible_for_free=_free(article.get("isAccessibleForFree")),
         paywalled_selectors=_paywalled_parts(article),
         json_ld_body=article["articleBody"].strip() or None if isinstance(article.get("articleBody"), str) else None,
+        word_count=_count(article.get("wordCount")),
     )
+
+
+def _count(value: Any) -> int | None:
+    """A positive whole number from JSON-LD (given as a number or a string), else None."""
+    text = clean(value)
+    return int(text) if text and text.isdigit() and int(text) > 0 else None

@@ -37,6 +37,26 @@ _NOT_FOUND = re.compile(
 )
 
 
+# What a page says where its text stops for non-subscribers. Phrases a metered page also shows
+# in its header or a newsletter box ("Already a subscriber?", "Subscribe") are not among them.
+_TRUNCATION = re.compile(
+    r"continue reading (this|the|your)? ?(article|story)? ?(with|by|for|when you)? ?(a |an )?"
+    r"(subscri|regist|sign|log|free account|member)"
+    r"|(subscribe|sign up|register|log ?in|become a member) (now )?to (continue|keep|finish) reading"
+    r"|to (read|see|access) (the|this) (full|whole|rest of the|complete|entire) (article|story)"
+    r"|(this|the rest of this) (article|story|content) is (only )?(available|reserved|exclusive)"
+    r" (to|for) (subscribers|members|paying)"
+    r"|(you have|you've) (reached|used) (your|all of your) (free|monthly) (article|story|limit)"
+    r"|weiterlesen mit|jetzt weiterlesen|lesen sie (jetzt )?weiter mit|la suite est r[ée]serv[ée]e"
+    r"|article r[ée]serv[ée] aux abonn[ée]s|contenido exclusivo para suscriptores",
+    re.IGNORECASE,
+)
+_TRUNCATION_ANCHORS = ("reading", "full story", "full article", "whole story", "rest of the", "complete article",
+                       "subscribers", "members", "free article", "weiterlesen", "weiter mit", "la suite",
+                       "abonné", "suscriptores")
+_ELLIPSIS = ("…", "...", "[…]", "(…)")
+
+
 @dataclass(frozen=True, slots=True)
 class PageSignals:
     """What the classifiers look at, read off the page before any cleaning."""
@@ -52,6 +72,8 @@ class PageSignals:
     """Share of the page's text (characters) that sits inside links."""
     paywall_markup: bool
     """An element marked as a paywall or regwall (class/id) is present."""
+    truncation: str | None = None
+    """The first phrase on the page that says the text stops for non-subscribers, if any."""
 
 
 def page_signals(tree: HtmlElement, html: str) -> PageSignals:
@@ -59,18 +81,59 @@ def page_signals(tree: HtmlElement, html: str) -> PageSignals:
     body = tree.find(".//body")
     root = body if body is not None else tree
     h1s = tree.xpath("//h1")
-    total = root.xpath("string-length(normalize-space(.))")
+    text = str(root.xpath("normalize-space(.)"))  # once, for the length, the start and the truncation phrases
+    total = len(text)
     link_chars = len(" ".join(" ".join(root.xpath(".//a//text()")).split()))
     return PageSignals(
         title=" ".join((tree.findtext(".//title") or "").split()),
         h1=" ".join(h1s[0].text_content().split()) if h1s else "",
         markup=html[:20_000].lower(),
-        visible_text=root.xpath("substring(normalize-space(.), 1, 15000)"),
+        visible_text=text[:15_000],
         link_density=min(link_chars / total, 1.0) if total else 0.0,
         paywall_markup=bool(tree.xpath(
             '//*[contains(@class, "paywall") or contains(@id, "paywall") or contains(@class, "regwall")'
             ' or contains(@class, "piano-") or contains(@class, "tp-modal")]')),
+        truncation=truncation_phrase(text),
     )
+
+
+def truncation_phrase(text: str) -> str | None:
+    """The first phrase in `text` that says the article stops for non-subscribers. The pattern is
+    tried only around its anchor words, found by str.find: a regular expression of many
+    alternatives run over a whole page's text cost ~3 ms a page."""
+    lowered = text.lower()
+    hits = sorted(at for anchor in _TRUNCATION_ANCHORS if (at := lowered.find(anchor)) >= 0)
+    for at in hits:
+        for start in _positions(lowered, lowered[at:at + 12], at):
+            match = _TRUNCATION.search(lowered, max(0, start - 90), start + 120)
+            if match:  # quoted as written (lower() can change a string's length: then as lowered)
+                return (text if len(text) == len(lowered) else lowered)[match.start():match.end()]
+    return None
+
+
+def _positions(text: str, needle: str, first: int, most: int = 50) -> list[int]:
+    found: list[int] = []
+    at = first
+    while at >= 0 and len(found) < most:
+        found.append(at)
+        at = text.find(needle, at + 1)
+    return found
+
+
+def teaser_evidence(signals: PageSignals, meta: PageMetadata, text: str, words: int) -> str | None:
+    """Why the body found is only the start of the article (a paywall's teaser), or None when it
+    reads as the whole article. A paywall flag alone is no evidence: many publishers declare
+    isAccessibleForFree=false and serve the whole text (metered and client-side paywalls)."""
+    if meta.word_count and words < 0.6 * meta.word_count:
+        return f"{words} of the {meta.word_count} words the page declares (JSON-LD wordCount)"
+    if signals.truncation:
+        return f"the page says the text stops ({signals.truncation!r})"
+    last = text.rstrip().rsplit("\n", 1)[-1] if text else ""
+    if last.endswith(_ELLIPSIS) and words < 400:
+        return "the text breaks off with an ellipsis"
+    if signals.paywall_markup and 0 < words < 150:
+        return f"paywall markup and a body of only {words} words"
+    return None
 
 
 def classify_access(signals: PageSignals, meta: PageMetadata, words: int, status: int = 200) -> tuple[str, str]:
@@ -92,6 +155,8 @@ def classify_access(signals: PageSignals, meta: PageMetadata, words: int, status
         return "paywalled", "JSON-LD isAccessibleForFree=false"
     if signals.paywall_markup and 0 < words < 150:
         return "paywalled", "paywall markup and a short body"
+    if signals.truncation and 0 < words < 400:
+        return "paywalled", f"the page says the text stops for non-subscribers ({signals.truncation!r})"
     return "free", "no paywall or wall detected"
 
 
@@ -108,7 +173,7 @@ def classify_kind(signals: PageSignals, meta: PageMetadata, words: int, access: 
     index_types = sorted(set(meta.schema_types) & (INDEX_TYPES - {"website"}))
     if index_types:
         return "index", f"JSON-LD @type {index_types[0]}"
-    if not urlsplit(url or "").path.strip("/") and url:
+    if url and not urlsplit(url).path.strip("/") and not looks_like_article_url(url):  # /?p=2895 is a post
         return "index", "the site's home page"
     if signals.link_density > 0.5 and words < 400:
         return "index", f"mostly links ({signals.link_density:.0%} of the text)"

@@ -122,6 +122,10 @@ class Extraction:
     access: str = "free"
     """One of ACCESS_STATES: free, paywalled, or a state NOT_THE_PAGE."""
     access_reason: str = ""
+    teaser: str | None = None
+    """Why the text is only the start of the article (a paywall's teaser); None when it reads as
+    the whole article. A paywalled page whose whole text was visible (metered, client-side
+    paywalls) is archived as a complete article, its access state kept."""
     extractor: str = "trafilatura"
     extractor_version: str = ""
 

@@ -107,18 +107,35 @@ def _site_of_host(host: str) -> str:
 
 
 _LONG_NUMBER = re.compile(r"\d{4,}")
+# Query-string permalinks: WordPress's ?p=2895 and ?page_id=, and the ?id= / ?story= of older CMSs.
+_PERMALINK_PARAMS = frozenset({"p", "page_id", "id", "aid", "nid", "sid", "post", "story", "storyid", "article",
+                               "articleid", "article_id", "newsid", "news_id", "itemid", "contentid"})
+_PERMALINK_VALUE = re.compile(r"^(\d{2,}|[\w]+(-[\w]+){2,})$")
+_ARTICLE_SCRIPT = re.compile(r"(article|story|news|post|item|detail|view|read|show)\w*\.(php|aspx?|jsp|cfm|cgi)$",
+                             re.IGNORECASE)
 
 
 def looks_like_article_url(url: str | None) -> bool:
     """The shapes article URLs take: a number of four or more digits in the path (a year, an
-    id), or a last segment of four or more hyphenated words (a slug). Used to pick article
-    links off section pages, and as evidence of an article when a page declares nothing."""
-    path = urlsplit(url or "").path.rstrip("/")
+    id), a last segment of four or more hyphenated words (a slug), or a query-string permalink
+    (`/?p=2895`, `article.php?id=77`). Used to pick article links off section pages, and as
+    evidence of an article when a page declares nothing."""
+    parts = urlsplit(url or "")
+    path = parts.path.rstrip("/")
+    if parts.query and _has_permalink_query(parts.query, path):
+        return True
     segments = [s for s in path.split("/") if s]
     if not segments:
         return False
     last = segments[-1].rsplit(".", 1)[0]
     return bool(_LONG_NUMBER.search(path)) or last.count("-") >= 3
+
+
+def _has_permalink_query(query: str, path: str) -> bool:
+    pairs = parse_qsl(query, keep_blank_values=False)
+    if any(k.lower() in _PERMALINK_PARAMS and _PERMALINK_VALUE.match(v) for k, v in pairs):
+        return True
+    return bool(pairs) and bool(_ARTICLE_SCRIPT.search(path.rsplit("/", 1)[-1]))
 
 
 def article_identity(url: str, canonical: str | None = None) -> str:

@@ -52,6 +52,7 @@ def article_fields(extraction: Extraction | None) -> dict[str, object]:
     return {
         "kind": ex.kind if extraction else None, "kind_reason": ex.kind_reason or None,
         "access": ex.access if extraction else None, "access_reason": ex.access_reason or None,
+        "teaser": ex.teaser,
         "title": ex.title, "authors": list(ex.authors),
         "published": ex.published, "published_source": ex.published_source,
         "modified": ex.modified, "modified_source": ex.modified_source,
