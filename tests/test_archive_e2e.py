@@ -196,7 +196,7 @@ def test_archive_into_s3_and_show_it_back(cli: Any, site: Site, s3_backend: Any,
     uri = f"s3://{bucket}/news-archive"
     proc = cli("archive", *(site(p) for p in ARTICLES), site("/files/annual-report.pdf"),
                "--store", uri, env=env)
-    assert proc.returncode == 1  # the PDF has no text: archived raw, reported
+    assert proc.returncode == 4  # the PDF has no text: archived raw (raw-only), exit code 4
     out = lines(proc)
     assert sum(line.startswith("archived ") for line in out) == 3
     assert any(line.startswith("raw-only ") and f"{uri}/" in line for line in out)
@@ -328,7 +328,7 @@ def test_walls_teasers_and_index_pages_are_archived_raw_and_flagged(cli: Any, si
         "/golden/section-front.html": ("raw-only", "index page, not an article", "index", "free"),
     }
     proc = cli("archive", *(site(p) for p in pages))
-    assert proc.returncode == 1  # none of these is a complete article
+    assert proc.returncode == 4  # none is a complete article: the worst outcome, raw-only, gives 4
     out = {line.split()[1]: line for line in lines(proc)}
     store = LocalDirStore(tmp_path / "archive")
     for path, (outcome, reason, kind, access) in pages.items():

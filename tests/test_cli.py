@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
 import pytest
 
 from crawler.cli.command import main
-from tests.conftest import SITE_ROOT
+from tests.conftest import REPO, SITE_ROOT
 
 ARTICLE = SITE_ROOT / "news/2026/11/drone-strike-izhevsk.html"
 
@@ -36,8 +37,12 @@ def test_extract_json_has_every_metadata_field(capsys: pytest.CaptureFixture[str
     assert data["authors"] == ["Martin Fornusek"] and data["published"] == "2026-11-17T14:20:00+00:00"
     assert data["site_name"] == "Kyiv Ledger" and data["language"] == "en-GB"
     assert data["canonical_url"] == "https://kyivledger.example/news/drone-strike-izhevsk/"
-    assert data["problem"] is None and data["encoding"] == "utf-8"
-    assert {"description", "image", "tags", "section", "kind", "access", "extractor", "extractor_version"} <= set(data)
+    assert data["problem"] is None and data["encoding"] == "utf-8" and data["outcome"] == "archived"
+    assert data["article_text"].startswith("A drone strike damaged a factory on Nov. 17")
+    assert data["text"]["sha256"] == hashlib.sha256(data["article_text"].encode()).hexdigest()
+    assert data["raw"]["size"] == ARTICLE.stat().st_size
+    assert {"description", "image", "tags", "section", "kind", "access", "teaser", "extractor"} <= set(data)
+    assert data["extractor"]["name"] == "newsarchive" and data["extractor"]["engine"] == "trafilatura"
 
 
 def test_extract_reads_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
@@ -50,9 +55,6 @@ def test_extract_reads_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Cap
 
 
 @pytest.mark.parametrize(("argv", "message", "code"), [
-    (["extract", str(SITE_ROOT / "files/annual-report.pdf")], "annual-report.pdf: not HTML (unknown type)", 1),
-    (["extract", str(SITE_ROOT / "contact.html")], "contact.html: no article text found (only 11 words)", 1),
-    (["extract", str(SITE_ROOT / "gallery.html")], "gallery.html: index page, not an article", 1),
     # usage errors exit 2, as argparse's own do, whatever the command
     (["extract", "/no/such/page.html"], "cannot read /no/such/page.html: No such file or directory", 2),
     (["archive", "https://example.com/", "--store", "gs://bucket"], "unsupported store URI 'gs://bucket'", 2),
@@ -67,6 +69,27 @@ def test_our_errors_are_one_line_with_the_documented_exit_code(argv: list[str], 
     assert main(argv) == code
     err = capsys.readouterr().err
     assert err.startswith("Error: ") and message in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(("page", "message"), [
+    ("files/annual-report.pdf", "not HTML (unknown type)"),
+    ("contact.html", "no article text found (only 11 words)"),
+    ("gallery.html", "index page, not an article (mostly links"),
+])
+def test_extract_flags_a_page_without_text_as_archive_would(page: str, message: str,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """archive would store the raw page with no text: outcome raw-only, exit code 4, nothing on stdout."""
+    assert main(["extract", str(SITE_ROOT / page)]) == 4
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith(f"raw-only: {SITE_ROOT / page}: {message}") and err.count("\n") == 1
+
+
+def test_extract_prints_a_teaser_and_flags_it_partial(capsys: pytest.CaptureFixture[str]) -> None:
+    page = REPO / "tests" / "pages" / "paywall-teaser.html"
+    assert main(["extract", str(page)]) == 3
+    out, err = capsys.readouterr()
+    assert out.startswith("A handful of small freight railroads in the Midwest")
+    assert err.startswith(f"partial: {page}: paywalled: only the teaser was visible")
 
 
 def test_show_without_captures_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -179,3 +179,15 @@ def test_a_wordpress_post_addressed_by_its_query_string_is_not_the_home_page() -
     home = extract_page(FetchedPage(root, root, 200, (("Content-Type", "text/html"),), post.encode(),
                                     datetime(2026, 11, 23, tzinfo=UTC)))
     assert home.extraction is not None and home.extraction.kind == "index"
+
+
+def test_too_few_words_tries_trafilaturas_own_fallbacks_before_giving_up() -> None:
+    """A theme that names the post's container like a comment section ("commentable-section"):
+    trafilatura with comments off drops it (4 words left). The fallback runs trafilatura's
+    recall mode, which judges comment sections itself, and keeps the post."""
+    post = ("<html lang='en'><head><title>Roof repair</title></head><body><nav><a href='/'>Home</a></nav>"
+            "<h1>Roof repair</h1><div class='commentable-section entry-content'>" + "".join(PARAGRAPHS[:4])
+            + "</div><footer>Copyright</footer></body></html>")
+    result = extract_page(page("2026/11/roof-repair/", body=post.encode()))
+    assert result.problem is None and result.extraction is not None
+    assert result.extraction.text.startswith("In its first point") and result.extraction.words > 100

@@ -1,6 +1,14 @@
-"""Score article-body extraction on the extraction-dev pages: newsarchive vs plain trafilatura.
+"""Score article-body extraction on two page sets: newsarchive vs plain trafilatura.
 
-    python bench/extraction/eval.py [--data DIR] [--worst 10] [--json OUT]
+    python bench/extraction/eval.py [--data DIR ...] [--worst 10] [--pages] [--json OUT]
+
+The sets (each scored and reported on its own; --data picks others):
+  dev   ../shared/data/extraction-dev/: 61 real news and blog pages (scrapinghub's
+        article-extraction-benchmark), ground-truth.json + <id>.html.gz;
+  own   bench/extraction/own-pages/: our own realistic pages in other languages and layouts
+        (CMS blogs, press releases, institutional news, briefs, a live blog), each
+        <slug>.html + <slug>.json {url, articleBody, language, layout, ...}, ground truth by hand.
+--pages prints every page's F1 per extractor (the README's per-page comparison).
 
 Metric (the one of scrapinghub/article-extraction-benchmark, re-implemented here): text is
 tokenised into \\w+ tokens; each page's true and predicted body become multisets of 4-token
@@ -41,6 +49,7 @@ from crawler.extraction.extract import extract_page
 from crawler.model.items import FetchedPage
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "extraction-dev"
+OWN = Path(__file__).resolve().parent / "own-pages"
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 
 
@@ -106,11 +115,18 @@ EXTRACTORS: dict[str, Callable[[str, str], str]] = {
 
 
 def load(data: Path) -> list[tuple[str, str, str, str]]:
-    truth = json.loads((data / "ground-truth.json").read_text(encoding="utf-8"))
+    """(page id, url, html, true body) for each page of a set, in either layout."""
     pages = []
-    for page_id, entry in sorted(truth.items()):
-        html = gzip.decompress((data / f"{page_id}.html.gz").read_bytes()).decode("utf-8")
-        pages.append((page_id, entry.get("url", ""), html, entry.get("articleBody", "")))
+    if (data / "ground-truth.json").exists():
+        truth = json.loads((data / "ground-truth.json").read_text(encoding="utf-8"))
+        for page_id, entry in sorted(truth.items()):
+            html = gzip.decompress((data / f"{page_id}.html.gz").read_bytes()).decode("utf-8")
+            pages.append((page_id, entry.get("url", ""), html, entry.get("articleBody", "")))
+    for spec in sorted(data.glob("*.json")):
+        if spec.name != "ground-truth.json":
+            entry = json.loads(spec.read_text(encoding="utf-8"))
+            html = spec.with_suffix(".html").read_text(encoding="utf-8")
+            pages.append((spec.stem, entry["url"], html, entry["articleBody"]))
     return pages
 
 
@@ -139,33 +155,59 @@ def report_pages(mine: dict[str, tuple[float, float, float]], base: dict[str, tu
           f"{sum(d < -0.005 for d, _ in deltas)} worse, worst delta {deltas[0][0]:+.3f}")
     for delta, key in deltas[:worst]:
         if delta < -0.005:
-            print(f"  {delta:+.3f}  {key[:16]}  F1 {page_f1(mine[key]):.3f} vs {page_f1(base[key]):.3f}")
+            print(f"  {delta:+.3f}  {key[:24]}  F1 {page_f1(mine[key]):.3f} vs {page_f1(base[key]):.3f}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=DATA, help=f"pages + ground-truth.json (default: {DATA})")
-    parser.add_argument("--worst", type=int, default=10, help="list the N pages where newsarchive loses most")
-    parser.add_argument("--only", nargs="*", choices=list(EXTRACTORS), default=list(EXTRACTORS))
-    parser.add_argument("--repeat", type=int, default=3, help="timing rounds per page; the fastest counts")
-    parser.add_argument("--json", type=Path, help="also write the summary as JSON here")
-    args = parser.parse_args(argv)
-    pages = load(args.data)
-    scores = run(pages, args.only, args.repeat)
-    print(f"{len(pages)} pages from {args.data}")
+def report_every_page(scores: dict[str, Score]) -> None:
+    names = list(scores)
+    print(f"{'page':<34} " + " ".join(f"{n:>16}" for n in names))
+    for key in next(iter(scores.values())).counts:
+        print(f"{key[:34]:<34} " + " ".join(f"{page_f1(scores[n].counts[key]):>16.3f}" for n in names))
+
+
+def empty_pages(score: Score) -> list[str]:
+    """Pages with a true body where the extractor returned nothing."""
+    return [key for key, (tp, fp, fn) in score.counts.items() if tp == fp == 0 and fn > 0]
+
+
+def report_set(data: Path, names: list[str], repeat: int, worst: int, every_page: bool) -> dict[str, dict[str, float]]:
+    pages = load(data)
+    scores = run(pages, names, repeat)
+    print(f"{len(pages)} pages from {data}")
     print(f"{'extractor':<18} {'precision':>9} {'recall':>7} {'F1':>7} {'ms/page median':>15} {'mean':>7}"
-          f" {'vs trafilatura':>15}")
+          f" {'vs trafilatura':>15} {'empty':>6}")
     summaries = {name: score.summary() for name, score in scores.items()}
     base_ms = summaries.get("trafilatura", {}).get("ms_median")
     for name, s in summaries.items():
         ratio = f"{s['ms_median'] / base_ms:>14.2f}x" if base_ms else ""
+        s["empty"] = len(empty_pages(scores[name]))
         print(f"{name:<18} {s['precision']:>9.4f} {s['recall']:>7.4f} {s['f1']:>7.4f} "
-              f"{s['ms_median']:>15.1f} {s['ms_mean']:>7.1f} {ratio}")
+              f"{s['ms_median']:>15.1f} {s['ms_mean']:>7.1f} {ratio} {s['empty']:>6.0f}")
+    if "newsarchive" in scores and empty_pages(scores["newsarchive"]):
+        print("newsarchive returned nothing on: " + ", ".join(empty_pages(scores["newsarchive"])))
     for baseline in ("trafilatura", "trafilatura-prec"):
         if "newsarchive" in scores and baseline in scores:
-            report_pages(scores["newsarchive"].counts, scores[baseline].counts, baseline, args.worst)
+            report_pages(scores["newsarchive"].counts, scores[baseline].counts, baseline, worst)
+    if every_page:
+        report_every_page(scores)
+    print()
+    return summaries
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, action="append",
+                        help=f"a page set (repeatable; default: {DATA} and {OWN})")
+    parser.add_argument("--worst", type=int, default=10, help="list the N pages where newsarchive loses most")
+    parser.add_argument("--only", nargs="*", choices=list(EXTRACTORS), default=list(EXTRACTORS))
+    parser.add_argument("--repeat", type=int, default=3, help="timing rounds per page; the fastest counts")
+    parser.add_argument("--pages", action="store_true", help="print each page's F1 per extractor")
+    parser.add_argument("--json", type=Path, help="also write the summaries as JSON here")
+    args = parser.parse_args(argv)
+    results = {str(data): report_set(data, args.only, args.repeat, args.worst, args.pages)
+               for data in (args.data or [DATA, OWN])}
     if args.json:
-        args.json.write_text(json.dumps(summaries, indent=2))
+        args.json.write_text(json.dumps(results, indent=2))
     return 0
 
 

@@ -132,7 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     extract.add_argument("file", metavar="PAGE", help="an HTML file ('-' reads stdin)")
     extract.add_argument("--url", help="the page's URL (helps resolve links and metadata)")
     extract.add_argument("--content-type", help="the Content-Type header it was served with, if known")
-    extract.add_argument("--json", action="store_true", help="print text and every metadata field as JSON")
+    extract.add_argument("--json", action="store_true",
+                         help="print the capture record fields (as `show --json`), outcome and text, as JSON")
     return parser
 
 
@@ -354,8 +355,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
+    from crawler.cli.output import exit_code, outcome_of
     from crawler.extraction.extract import ExtractOptions, extract_page
     from crawler.model.items import FetchedPage
+    from crawler.store.records import page_record
 
     try:
         body = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
@@ -366,17 +369,16 @@ def cmd_extract(args: argparse.Namespace) -> int:
     page = FetchedPage(requested_url=args.url or "", url=args.url or "", status=200,
                        headers=headers, body=body, fetched_at=datetime.now(UTC))
     result = extract_page(page, options)
+    text = result.extraction.text if result.extraction else ""
+    outcome = outcome_of(result.problem, bool(text))
     if args.json:
-        fields = {name: getattr(result.extraction, name) for name in result.extraction.__slots__} \
-            if result.extraction else {"text": ""}
-        fields = {k: list(v) if isinstance(v, tuple) else v for k, v in fields.items()}
-        sys.stdout.write(json.dumps({**fields, "problem": result.problem, "encoding": result.encoding},
+        sys.stdout.write(json.dumps({**page_record(result), "outcome": outcome, "article_text": text},
                                     ensure_ascii=False, indent=2) + "\n")
-    elif result.extraction is not None and result.extraction.text:
-        sys.stdout.write(result.extraction.text + "\n")
+    elif text:
+        sys.stdout.write(text + "\n")
     if result.problem:
-        raise CLIError(f"{args.file}: {result.problem}")
-    return 0
+        print(f"{outcome}: {args.file}: {result.problem}", file=sys.stderr)
+    return exit_code([outcome])
 
 
 COMMANDS = {"archive": cmd_archive, "crawl": cmd_crawl, "spool": cmd_spool, "show": cmd_show,

@@ -8,6 +8,9 @@ A result is one of:
   spooled   fetched, but the store could not take it: kept in the local spool until the next
             run or `newsarchive spool flush` writes it
   failed    nothing was archived for this URL
+
+`archive` and `extract` exit with the code of the worst outcome (EXIT_CODES): 0 archived,
+3 partial, 4 raw-only, 1 spooled or failed; 2 is a usage error, as argparse's own.
 """
 
 from __future__ import annotations
@@ -17,6 +20,20 @@ from dataclasses import asdict, dataclass
 from typing import TextIO
 
 from crawler.model.items import Capture
+
+OUTCOMES = ("archived", "partial", "raw-only", "spooled", "failed")
+"""Best to worst."""
+EXIT_CODES = {"archived": 0, "partial": 3, "raw-only": 4, "spooled": 1, "failed": 1}
+
+
+def outcome_of(problem: str | None, has_text: bool) -> str:
+    """The outcome of a capture (or of `extract` on a page) with this problem and text."""
+    return "archived" if not problem else "partial" if has_text else "raw-only"
+
+
+def exit_code(outcomes: list[str]) -> int:
+    """The exit code of the worst outcome; 1 when there is none."""
+    return EXIT_CODES[max(outcomes, key=OUTCOMES.index)] if outcomes else 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +57,7 @@ class Result:
 def result_from_capture(capture: Capture) -> Result:
     return Result(
         url=capture.requested_url,
-        outcome="spooled" if capture.change == "spooled" else "archived" if not capture.problem
-        else "partial" if capture.text_chars else "raw-only",
+        outcome="spooled" if capture.change == "spooled" else outcome_of(capture.problem, bool(capture.text_chars)),
         error=capture.problem,
         http_status=capture.status,
         final_url=capture.url,
@@ -102,4 +118,4 @@ class Reporter:
 
     @property
     def exit_code(self) -> int:
-        return 0 if self.results and all(r.ok for r in self.results) else 1
+        return exit_code([r.outcome for r in self.results])

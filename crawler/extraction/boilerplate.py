@@ -94,12 +94,16 @@ _NAV_LINES = frozenset("""
     |continue reading the main story|story continues below advertisement|advertisement - scroll to continue
     |sign up|subscribe|subscribe now|join now|something to consider|media caption|play video|watch|skip advertisement
     |reporter|video|photo|image|listen|listen to this article|copy link|copied|email|facebook|twitter|whatsapp
+    |start over|replay|replay gallery|restart gallery|view gallery|next gallery|previous photo|next photo
+    |view fullscreen|enlarge|buy photo|share this photo
 """.replace("\n", "").split("|"))
 _LINE_PREFIX = re.compile(
     r"^(read more|see more|also read|read also|related|more|watch|listen|click here|subscribe to|sign up for"
     r"|follow us on|you can also follow|download the|get the|recommended|more from|more on|trending)\b\s*[:|-]",
     re.IGNORECASE,
 )
+_GALLERY_END = re.compile(r"^(you'?ve reached the |this is the )?end of (this|the) (gallery|slideshow|photo gallery)\b",
+                          re.IGNORECASE)
 _MARK = re.compile(r"\[(insight|video|reaction|news|warning|pictures|poll|live)\]\s*\|?$", re.IGNORECASE)
 
 
@@ -243,7 +247,8 @@ def clean_lines(lines: Iterable[str]) -> list[str]:
     kept: list[str] = []
     for line in lines:
         key = _line_key(line.lstrip("-*• "))
-        if not key or key in _NAV_LINES or _LINE_PREFIX.match(line.lstrip("-*• ")) or _MARK.search(line):
+        if not key or key in _NAV_LINES or _LINE_PREFIX.match(line.lstrip("-*• ")) or _MARK.search(line) \
+                or _GALLERY_END.match(line):
             continue
         if is_call_to_action(line):
             continue

@@ -2,11 +2,13 @@
 
 The steps, on one parsed tree:
 1. metadata from structured data (crawler.extraction.metadata), before anything is removed;
-2. our boilerplate pre-cleaning (crawler.extraction.boilerplate.preclean);
+2. on a photo gallery, its captions made paragraphs (crawler.extraction.gallery); our
+   boilerplate pre-cleaning (crawler.extraction.boilerplate.preclean);
 3. trafilatura finds the body in what is left;
 4. our line filter (crawler.extraction.boilerplate.clean_lines) and the headline/standfirst drop;
-5. fallbacks: the page's own JSON-LD articleBody, or trafilatura on the uncleaned page,
-   when the cleaned result is empty or much shorter;
+5. fallbacks: the page's own JSON-LD articleBody when it is much longer; when the cleaned
+   result has too few words, trafilatura on the uncleaned page with its own fallbacks
+   (readability, jusText, baseline), then in its recall mode;
 6. page kind and access state (crawler.extraction.pagekind), each with its reason.
 Never pass deduplicate=True: trafilatura's dedup cache lives for the whole process, so the
 same paragraph would vanish from the second page that contains it.
@@ -27,6 +29,7 @@ from trafilatura.utils import load_html
 
 from crawler.extraction.boilerplate import clean_lines, preclean
 from crawler.extraction.decoding import decode_html, looks_binary, looks_like_html
+from crawler.extraction.gallery import captions_as_paragraphs, is_gallery
 from crawler.extraction.metadata import PageMetadata, extract_metadata
 from crawler.extraction.pagekind import classify_access, classify_kind, page_signals, teaser_evidence
 from crawler.model.http import media_type
@@ -125,16 +128,20 @@ def drop_headline(lines: list[str], title: str | None) -> list[str]:
     return lines[start:]
 
 
-def _trafilatura_text(tree: HtmlElement, url: str | None, options: ExtractOptions, *, fast: bool) -> list[str]:
+def _trafilatura_text(tree: HtmlElement, url: str | None, options: ExtractOptions, *, fast: bool,
+                      recall: bool = False) -> list[str]:
     """trafilatura's body text. fast=True skips its readability/justext comparison: on a tree our
-    pre-cleaning has already cleared, that comparison never changed the result on the dev set."""
+    pre-cleaning has already cleared, that comparison never changed the result on the dev set.
+    recall=True is its recall mode, with comment sections left for it to judge (comments, if it
+    finds any, come back apart from the body and are not used)."""
     document = trafilatura.bare_extraction(
         tree,
         url=url,
         with_metadata=False,
-        include_comments=options.include_comments,
+        include_comments=options.include_comments or recall,
         include_tables=options.include_tables,
-        favor_precision=options.favor_precision,
+        favor_precision=options.favor_precision and not recall,
+        favor_recall=recall,
         fast=fast,
         deduplicate=False,
     )
@@ -152,12 +159,19 @@ def _body_lines(tree: HtmlElement, html: str, url: str | None, meta: PageMetadat
         ld_words = word_count(" ".join(ld_lines))
         if ld_words > 1.5 * max(words, options.min_words):
             return ld_lines, ld_words
-    original = load_html(html) if words < options.min_words else None
-    if original is not None:  # cleaning took too much: trafilatura alone, with its own fallbacks
-        raw = clean_lines(drop_headline(_trafilatura_text(original, url, options, fast=False), meta.title))
+    # Too few words: cleaning took too much, or the page is unusual. trafilatura on the page as
+    # fetched, with its own fallbacks (readability, jusText, its baseline), then in recall mode.
+    for recall in (False, True):
+        if words >= options.min_words:
+            break
+        original = load_html(html)
+        if original is None:
+            break
+        raw = clean_lines(drop_headline(_trafilatura_text(original, url, options, fast=False, recall=recall),
+                                        meta.title))
         raw_words = word_count(" ".join(raw))
         if raw_words > words:
-            return raw, raw_words
+            lines, words = raw, raw_words
     return lines, words
 
 
@@ -186,6 +200,8 @@ def extract(html: str, url: str | None = None, options: ExtractOptions | None = 
     language = declared_language(tree)
     meta = extract_metadata(tree, url)
     signals = page_signals(tree, html)
+    if is_gallery(tree, meta.schema_types):  # its captions are its text
+        captions_as_paragraphs(tree)
     lines, words = _body_lines(tree, html, url, meta, options)
     text = "\n".join(lines)
     access, access_reason = classify_access(signals, meta, words)

@@ -61,10 +61,10 @@ def article_fields(extraction: Extraction | None) -> dict[str, object]:
     }
 
 
-def build_record(item: ExtractedPage, key: str, text: bytes | None, *, identity: str | None = None,
+def build_record(item: ExtractedPage, key: str | None, text: bytes | None, *, identity: str | None = None,
                  previous: Mapping[str, Any] | None = None,
                  digests: tuple[str, str | None] | None = None) -> dict[str, object]:
-    """The capture record of the capture stored at `key`.
+    """The capture record of the capture stored at `key` (None: a page that is not stored).
 
     `identity` is the URL the article is filed under; `previous` the pointer to its newest
     earlier capture, if any (so a changed article links back to the version before);
@@ -74,7 +74,7 @@ def build_record(item: ExtractedPage, key: str, text: bytes | None, *, identity:
     raw_sha, text_sha = digests or content_digests(item)
     return {
         "schema_version": SCHEMA_VERSION,
-        "capture_id": capture_id_of(key),
+        "capture_id": capture_id_of(key) if key else None,
         "identity_url": identity or page.url,
         "requested_url": page.requested_url,
         "url": page.url,
@@ -105,6 +105,19 @@ def build_record(item: ExtractedPage, key: str, text: bytes | None, *, identity:
             "engine_version": extraction.extractor_version if extraction else None,
         },
     }
+
+
+FETCH_FIELDS = ("capture_id", "identity_url", "requested_url", "redirect_urls", "status", "fetched_at", "headers",
+                "previous_capture", "site", "discovery")
+"""The record fields a fetch and the store decide; every other field comes from the page's bytes."""
+
+
+def page_record(item: ExtractedPage) -> dict[str, object]:
+    """The fields of the capture record that the page's bytes alone decide (FETCH_FIELDS left
+    out), equal to those of the record a capture of the same bytes holds: `extract --json`."""
+    text = item.extraction.text.encode("utf-8") if item.extraction and item.extraction.text else None
+    record = build_record(item, None, text)
+    return {name: value for name, value in record.items() if name not in FETCH_FIELDS}
 
 
 def render_capture(
