@@ -22,6 +22,7 @@ the reactor thread a wake-up and a GIL hand-over, which measured about 4 ms of C
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -39,6 +40,7 @@ from crawler.model.keys import capture_key, pointer_key
 from crawler.model.urls import article_identity, normalise_url
 from crawler.store.base import Store, StoreError
 from crawler.store.captures import pointer_capture_key, read_pointer
+from crawler.store.catalog import CatalogWriter, catalog_row, catalog_writer, check_row
 from crawler.store.records import (
     POINTER_CONTENT_TYPE,
     StoredObject,
@@ -94,8 +96,10 @@ class KeyedLocks:
 class ArchivePipeline:
     def __init__(self, store: Store, stats: StatsCollector | None = None, *, skip_unchanged: bool,
                  spool: Spool | None = None, cooldown: float, threads: int,
-                 warcinfo: Mapping[str, str] | None = None) -> None:
+                 warcinfo: Mapping[str, str] | None = None, catalog: CatalogWriter | None = None) -> None:
         self.store = store
+        self.catalog = catalog
+        """Where each capture's catalog row goes (crawler.store.catalog); None: no catalog."""
         self.warcinfo = dict(warcinfo or {})
         """The warcinfo fields of every capture's WARC: the fetch's user agent and robots policy, the job and run."""
         self.threads = max(threads, 1)
@@ -117,7 +121,8 @@ class ArchivePipeline:
                     "isPartOf": "/".join(filter(None, (settings.get("CRAWL_JOB"), settings.get("CRAWL_RUN_ID"))))}
         return cls(store, crawler.stats, skip_unchanged=settings.getbool("ARCHIVE_SKIP_UNCHANGED"),
                    spool=spool_for(settings, store), cooldown=settings.getfloat("ARCHIVE_STORE_COOLDOWN"),
-                   threads=settings.getint("CONCURRENT_ITEMS"), warcinfo={k: v for k, v in warcinfo.items() if v})
+                   threads=settings.getint("CONCURRENT_ITEMS"), warcinfo={k: v for k, v in warcinfo.items() if v},
+                   catalog=catalog_writer(settings, store) if settings.getbool("CATALOG_ENABLED") else None)
 
     async def _run(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """`function` on one of the pipeline's threads, awaited from the reactor."""
@@ -128,12 +133,18 @@ class ArchivePipeline:
     async def open_spider(self) -> None:
         await self._run(self.store.check)
         if self.spool is not None and len(self.spool):  # what an earlier run could not store, first
-            result = await self._run(self.spool.flush, self.store)
+            result = await self._run(self.spool.flush, self.store, catalog=self.catalog)
             logger.warning("Spool %s: %d capture(s) written to the store, %d left%s", self.spool.path,
                            result.written, result.remaining, f" ({result.error})" if result.error else "")
             self._inc("spool/flushed", result.written)
 
-    def close_spider(self) -> None:
+    async def close_spider(self) -> None:
+        if self.catalog is not None:
+            try:
+                await self._run(self.catalog.close)
+            except StoreError as exc:  # the captures are stored; only finding them is slower
+                logger.error("Catalog rows of this run not written (%s): run `newsarchive index --rebuild` "
+                             "once the store is back", exc)
         if self.executor is not None:
             self.executor.shutdown(wait=True)
             self.executor = None
@@ -205,6 +216,8 @@ class ArchivePipeline:
         warc, record, pointer = self._render(item, identity, previous, (raw_sha, text_sha))
         self._put(warc)  # one object: the capture exists whole or not at all
         self._put_pointers([identity, *_aliases(page, identity)], pointer)
+        if self.catalog is not None:
+            self.catalog.add(catalog_row(record, warc.key))
         change = "new" if previous is None else "recaptured" if same else "changed"
         location = self.store.location(warc.key)
         logger.info("Archived %s (%s) -> %s", page.requested_url, change, location)
@@ -242,10 +255,14 @@ class ArchivePipeline:
     def _note_unchanged(self, item: ExtractedPage, identity: str, previous: dict[str, Any]) -> Capture:
         """Same text as the newest capture: write nothing but the pointer's check time and validators."""
         page = item.page
+        refreshed = refresh_pointer(previous, page)
         try:
-            self._put_pointers([identity, *_aliases(page, identity)], refresh_pointer(previous, page))
+            self._put_pointers([identity, *_aliases(page, identity)], refreshed)
         except StoreError as exc:  # only the check time is lost: nothing to keep
             logger.warning("Pointer of %s not refreshed: %s", identity, exc)
+        else:
+            if self.catalog is not None:
+                self.catalog.add(check_row(json.loads(refreshed)))
         location = self.store.location(pointer_capture_key(previous))
         return self._capture(item, str(previous.get("capture_id")), location, "unchanged", {})
 

@@ -33,6 +33,15 @@ ARCHIVE_S3_MAX_ATTEMPTS = 4
 ARCHIVE_SPOOL_DIR = None
 # After a store failure, send captures straight to the spool for this many seconds.
 ARCHIVE_STORE_COOLDOWN = 30
+# The catalog (crawler/store/catalog.py): one row per capture and per unchanged check, written
+# as Parquet segments under catalog/{host}/ every CATALOG_FLUSH_ROWS rows or CATALOG_FLUSH_SECONDS
+# seconds and at the end of a run; a host's segments are merged once it has more than
+# CATALOG_COMPACT_AFTER. Crawls read it to decide what is due (CATALOG_DECISIONS).
+CATALOG_ENABLED = True
+CATALOG_FLUSH_ROWS = 2000
+CATALOG_FLUSH_SECONDS = 60.0
+CATALOG_COMPACT_AFTER = 64
+CATALOG_DECISIONS = True
 
 # --- Extraction -------------------------------------------------------------------------
 # Include comment sections in the text (they are boilerplate for an archive).

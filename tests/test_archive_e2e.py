@@ -205,7 +205,12 @@ def test_archive_into_s3_and_show_it_back(cli: Any, site: Site, s3_backend: Any,
     for path in ARTICLES:
         assert_complete_article(store, site, path)
     keys = [o["Key"] for o in s3_client.list_objects_v2(Bucket=bucket)["Contents"]]
-    # one WARC per capture (3 articles and the PDF) + one latest.json pointer each
+    # one WARC per capture (3 articles and the PDF) + one latest.json pointer each, and the
+    # run's one catalog segment for the host
+    catalog = [k for k in keys if k.startswith("news-archive/catalog/")]
+    keys = [k for k in keys if k not in catalog]
+    assert len(catalog) == 1 and catalog[0].startswith("news-archive/catalog/127.0.0.1_") \
+        and catalog[0].endswith(".parquet")
     assert len(keys) == 4 + 4 and all(k.startswith("news-archive/127.0.0.1_") for k in keys)
     assert sum(k.endswith("/latest.json") for k in keys) == 4
     warcs = [k for k in keys if k.endswith(".warc.gz")]

@@ -154,7 +154,7 @@ def test_one_writer_per_article_however_many_items_arrive() -> None:
         store = GatedStore(Path(folder))
         pipeline = ArchivePipeline(store, skip_unchanged=False, cooldown=30, threads=4)
         captures = asyncio.run(scenario(store, pipeline))
-        pipeline.close_spider()
+        asyncio.run(pipeline.close_spider())
         assert [c.change for c in captures] == ["new", "recaptured", "recaptured"]
         assert store.most_at_once == 1
         assert len(pipeline._locks) == 0  # and no lock is left behind

@@ -65,3 +65,31 @@ def test_leftover_lines_are_filtered() -> None:
              "DON'T MISS", "Plane passengers quarantined [NEWS]", "Thanks for signing up!",
              "Second paragraph of the story.", "- Read more"]
     assert clean_lines(lines) == ["First paragraph of the story.", "Second paragraph of the story."]
+
+
+@pytest.mark.parametrize("link", [
+    "Lesen Sie auch: Neue Radwege für die Innenstadt", "À lire aussi : Le marché de Noël ouvre vendredi",
+    "Lee también: El puerto bate su récord de pasajeros", "Leggi anche: Il derby finisce in parità",
+    "Leia também: Prefeitura anuncia novas linhas", "Lees ook: Gemeente opent nieuw zwembad",
+    "Czytaj także: Tramwaj na Kamionki coraz bliżej", "Läs också: Ny bro över älven",
+    "Čtěte také: Hasiči slaví výročí", "Читайте также: В городе открыли новый парк",
+    "İlgili Haberler: Belediye yeni otobüs hattı açtı",
+])
+def test_read_also_links_go_in_the_languages_we_archive(link: str) -> None:
+    assert clean_lines(["First paragraph of the story.", link, "Second paragraph."]) == \
+        ["First paragraph of the story.", "Second paragraph."]
+
+
+def test_a_press_releases_contact_block_at_the_end_goes() -> None:
+    body = ["Voltaris opens a recycling plant in Rheinfurt.", "About Voltaris",
+            "Voltaris makes battery systems for buses and trucks and employs 400 people."]
+    contact = ["Pressekontakt:", "Konstantin Rehbein", "Leiter Unternehmenskommunikation",
+               "Telefon: +49 6231 55870-140", "E-Mail: presse@voltaris.example"]
+    assert clean_lines(body + contact) == body
+    assert clean_lines(["Media contact:", "Jane Doe, 555-0100"]) == []
+    # a paragraph that only starts like one, or a heading followed by text, stays
+    later = ["Press contacts with the ministry were frequent that year, the report says, and "
+             "several of them were never recorded in the official log."]
+    assert clean_lines(body + later) == body + later
+    assert clean_lines(["Media contact", "The spokesman said the company had no comment on the findings of the "
+                        "inspectors, who visited the plant twice in March and again in May."]) != []

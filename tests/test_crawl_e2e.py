@@ -103,7 +103,9 @@ def test_a_crawl_reads_each_articles_pointer_once(cli: Any, news: tuple[NewsSite
         captured = summary_of(proc)["new"] + summary_of(proc)["changed"]
         assert captured > 0 and len(reads) >= captured, (run, reads)
         assert set(reads.values()) == {1}, [key for key, n in reads.items() if n > 1]
-        assert not [line for line in lines if "list-type=2" in line]  # no listing, in any run
+        # no listing, in any run, but of the catalog (once per host and run)
+        listings = [line for line in lines if "list-type=2" in line]
+        assert listings and all("prefix=crawls/catalog/" in line for line in listings), listings
         folders = {match.group(1) for line in lines
                    if (match := re.search(rf"PUT (/{bucket}/crawls/\S+/)\d{{8}}T\d{{12}}Z\.warc\.gz ", line))}
         written = sum(summary_of(proc)[k] for k in ("new", "changed", "paywalled", "not_article", "blocked"))

@@ -191,3 +191,52 @@ def test_too_few_words_tries_trafilaturas_own_fallbacks_before_giving_up() -> No
     result = extract_page(page("2026/11/roof-repair/", body=post.encode()))
     assert result.problem is None and result.extraction is not None
     assert result.extraction.text.startswith("In its first point") and result.extraction.words > 100
+
+
+def _entries(count: int) -> str:
+    return "".join(
+        f"<article class='block'><header><p class='block__time'><time datetime='2026-11-06T1{n}:00Z'>1{n}.00 GMT"
+        f"</time></p><h2>Update number {n} from the harbour</h2></header>"
+        f"<div class='block__elements'>{PARAGRAPHS[n % len(PARAGRAPHS)]}</div></article>" for n in range(count))
+
+
+def test_a_live_blog_keeps_every_entry_with_its_heading_and_no_timestamps() -> None:
+    ld = '{"@context": "https://schema.org", "@type": "LiveBlogPosting", "headline": "Harbour strike live"}'
+    html = (f"<html><head><title>Harbour strike live</title><script type='application/ld+json'>{ld}</script>"
+            f"</head><body><main><h1>Harbour strike live</h1><div class='liveblog-body'>{_entries(4)}</div></main>"
+            "</body></html>")
+    result = extract_page(page("news/live/2026/nov/06/harbour-strike-live", body=html.encode()))
+    assert result.extraction is not None and result.problem is None
+    lines = result.extraction.text.split("\n")
+    assert [line for line in lines if line.startswith("Update number")] == [
+        f"Update number {n} from the harbour" for n in range(4)]
+    assert not any("GMT" in line for line in lines)
+    # on an ordinary article the header (headline, byline, time) is still not text
+    article = html.replace("LiveBlogPosting", "NewsArticle")
+    plain = extract_page(page("news/2026/nov/06/harbour-strike", body=article.encode()))
+    assert plain.extraction is not None and "Update number 1 from the harbour" not in plain.extraction.text
+
+
+def _gallery(figures: int, ld: str = "") -> str:
+    slides = "".join(
+        f"<div class='slide' aria-hidden='{str(n > 0).lower()}'><figure><img src='/p{n}.jpg'><figcaption>"
+        f"<span class='counter'>{n + 1}/{figures}</span><p>Picture {n}: volunteers haul a giant pumpkin boat out of "
+        f"the lake after the race, while children carve faces into smaller ones on the pier.</p>"
+        f"<span class='credit'>Photo: Ann Lee/Gazette</span></figcaption></figure></div>" for n in range(figures))
+    return (f"<html><head><title>Regatta in pictures</title>{ld}</head><body><h1>Regatta in pictures</h1>"
+            f"<div class='carousel'>{slides}</div></body></html>")
+
+
+@pytest.mark.parametrize("ld", ["", '<script type="application/ld+json">{"@type": "ImageGallery"}</script>'])
+def test_a_photo_gallery_keeps_its_captions_without_credits_or_counters(ld: str) -> None:
+    result = extract_page(page("news/2026/10/regatta-in-pictures", body=_gallery(6, ld).encode()))
+    assert result.extraction is not None and result.problem is None
+    lines = result.extraction.text.split("\n")
+    assert [line.split(":")[0] for line in lines] == [f"Picture {n}" for n in range(6)]
+    assert "Photo: Ann Lee" not in result.extraction.text and "1/6" not in result.extraction.text
+
+
+def test_an_article_with_a_few_photos_leaves_their_captions_out() -> None:
+    html = _gallery(2).replace("</div></body>", "</div><div class='body'>" + "".join(PARAGRAPHS) + "</div></body>")
+    result = extract_page(page("news/2026/10/regatta-report", body=html.encode()))
+    assert result.extraction is not None and "Picture 0" not in result.extraction.text

@@ -220,7 +220,7 @@ def test_a_store_written_before_warc_captures_is_still_read_and_extended(tmp_pat
     edited = served.replace(b"A drone strike damaged a factory", b"A drone strike badly damaged a factory")
     later = replace(page, body=edited, fetched_at=datetime(2026, 12, 6, tzinfo=UTC))
     changed = asyncio.run(crawl.process_item(extract_page(later)))
-    crawl.close_spider()
+    asyncio.run(crawl.close_spider())
     refs = list_captures(store, OLD_ARTICLE)
     assert changed.change == "changed" and [r.is_warc for r in refs] == [True, False, False]
     assert read_record(store, refs[0])["previous_capture"]["capture_id"] == refs[1].capture_id

@@ -4,24 +4,30 @@
     newsarchive crawl --sites sites.toml [SITE ...] [--store URI] [--job NAME] [--redis URL]
     newsarchive spool status|flush [--store URI]
     newsarchive show URL [--store URI] [--raw | --json | --warc | --list] [--capture ID]
-    newsarchive export --format warc|wacz|cdxj -o FILE [--store URI] [--host H] [--site S] [--url-prefix U]
-                       [--since DATE] [--until DATE]
+    newsarchive export --format warc|wacz|cdxj|jsonl|parquet [-o FILE] [--store URI] [SELECTION] [--latest]
+    newsarchive ls [--store URI] [SELECTION] [--json]
+    newsarchive index --rebuild [--store URI] [--host H]
+    newsarchive history URL [--store URI] [--json]
+    newsarchive diff URL [--from ID] [--to ID] [--json] [--exit-code] [--color auto|always|never]
     newsarchive extract PAGE.html [--url URL] [--json]
+    SELECTION: [--host H] [--site S] [--url-prefix U] [--since DATE] [--until DATE] [--kind K] [--changed]
 
 Each subcommand parses its arguments, builds settings and calls one function. Our own
 errors become one line, "Error: ...". Exit codes, the same for every command: 0 done, 1 a
-URL or the store failed (or, for archive, a capture is partial or raw-only), 2 a usage error
-(bad arguments, no URLs, an unreadable input or sites file, an unusable store URI), 75 a
-crawl whose job is already running.
+URL or the store failed, 2 a usage error (bad arguments, no URLs, an unreadable input or
+sites file, an unusable store URI), 3 and 4 a partial or raw-only capture (archive, extract:
+crawler.cli.output), 75 a crawl whose job is already running; `diff --exit-code` 1 when the
+captures differ.
 Settings are layered: settings/ < NEWSARCHIVE_* environment < command-line flags.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -119,14 +125,40 @@ def build_parser() -> argparse.ArgumentParser:
         "export", parents=[store], help="captures out as one WARC, a CDXJ index or a WACZ",
         description="Write the store's captures (or a selection) as one WARC file, a CDXJ index whose "
                     "filenames are the captures' keys (pywb replays from the store), or a WACZ package.")
-    export.add_argument("--format", required=True, choices=("warc", "wacz", "cdxj"))
-    export.add_argument("-o", "--output", required=True, metavar="FILE", help="where to write ('-': stdout, "
-                        "for warc and cdxj)")
-    export.add_argument("--host", help="only captures of this host folder (e.g. example.com, 127.0.0.1_8080)")
-    export.add_argument("--site", help="only captures a crawl made for this sites-file name")
-    export.add_argument("--url-prefix", metavar="URL", help="only captures whose URL starts with this")
-    export.add_argument("--since", metavar="DATE", help="only captures fetched at or after DATE (ISO 8601, UTC)")
-    export.add_argument("--until", metavar="DATE", help="only captures fetched before DATE (ISO 8601, UTC)")
+    export.add_argument("--format", required=True, choices=("warc", "wacz", "cdxj", "jsonl", "parquet"))
+    export.add_argument("-o", "--output", metavar="FILE", help="where to write ('-' or none: stdout, for warc, "
+                        "cdxj and jsonl)")
+    _selection_options(export)
+    export.add_argument("--latest", action="store_true", help="one capture per article: its newest selected one")
+
+    ls = commands.add_parser("ls", parents=[store], help="list archived articles (from the catalog)",
+                             description="List the archived articles with their newest capture, newest first, "
+                                         "from the store's catalog.")
+    _selection_options(ls)
+    ls.add_argument("--json", action="store_true", help="one JSON object per article")
+
+    index = commands.add_parser("index", parents=[store], help="the catalog: rebuild it from the captures",
+                                description="Make the catalog (catalog/ in the store) again from the captures "
+                                            "and pointers alone.")
+    index.add_argument("--rebuild", action="store_true", required=True)
+    index.add_argument("--host", help="only this host folder")
+
+    history = commands.add_parser("history", parents=[store], help="an article's captures and what changed",
+                                  description="List an article's captures, newest first, with what changed "
+                                              "from the capture before.")
+    history.add_argument("url", metavar="URL")
+    history.add_argument("--json", action="store_true")
+
+    diff = commands.add_parser("diff", parents=[store], help="the change between two captures of an article",
+                               description="Show how an article's text and metadata changed between two captures "
+                                           "(default: its two newest).")
+    diff.add_argument("url", metavar="URL")
+    diff.add_argument("--from", dest="from_id", metavar="ID", help="the older capture (default: the second newest)")
+    diff.add_argument("--to", dest="to_id", metavar="ID", help="the newer capture (default: the newest)")
+    diff.add_argument("--json", action="store_true")
+    diff.add_argument("--exit-code", action="store_true", help="exit 1 when the captures differ (as git diff)")
+    diff.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                      help="highlight changed words (auto: on a terminal)")
 
     extract = commands.add_parser("extract", help="extract text from a saved page (no fetch, no store)")
     extract.add_argument("file", metavar="PAGE", help="an HTML file ('-' reads stdin)")
@@ -135,6 +167,24 @@ def build_parser() -> argparse.ArgumentParser:
     extract.add_argument("--json", action="store_true",
                          help="print the capture record fields (as `show --json`), outcome and text, as JSON")
     return parser
+
+
+def _selection_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", help="only captures of this host folder (e.g. example.com, 127.0.0.1_8080)")
+    parser.add_argument("--site", help="only captures a crawl made for this sites-file name")
+    parser.add_argument("--url-prefix", metavar="URL", help="only captures whose URL starts with this")
+    parser.add_argument("--since", metavar="DATE", help="only captures fetched at or after DATE (ISO 8601, UTC)")
+    parser.add_argument("--until", metavar="DATE", help="only captures fetched before DATE (ISO 8601, UTC)")
+    parser.add_argument("--kind", choices=("article", "index", "other"), help="only captures of this page kind")
+    parser.add_argument("--changed", action="store_true", help="only articles whose text changed between captures")
+
+
+def _selection(args: argparse.Namespace) -> Any:
+    from crawler.store.selection import Selection
+
+    return Selection(host=args.host.replace(":", "_") if args.host else None, url_prefix=args.url_prefix,
+                     site=args.site, since=_when(args.since, "--since"), until=_when(args.until, "--until"),
+                     kind=args.kind, changed=args.changed, latest=getattr(args, "latest", False))
 
 
 def build_settings(args: argparse.Namespace) -> Any:
@@ -241,6 +291,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 
 
 def cmd_spool(args: argparse.Namespace) -> int:
+    from crawler.store.catalog import catalog_writer
     from crawler.store.spool import spool_for
 
     settings = build_settings(args)
@@ -254,7 +305,9 @@ def cmd_spool(args: argparse.Namespace) -> int:
             print(f"  {info.get('capture_id')}  {info.get('url')}  ({info.get('reason')})")
         return 0
     store.check()
-    result = spool.flush(store)
+    catalog = catalog_writer(settings, store)
+    result = spool.flush(store, catalog=catalog)
+    catalog.close()
     print(f"{result.written} capture(s) written to {store.location('')}, {result.remaining} left in {spool.path}")
     if result.error:
         raise CLIError(f"the store failed again: {result.error}")
@@ -317,41 +370,107 @@ def _when(text: str | None, flag: str) -> datetime | None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from crawler.store.export import Selection, export_cdxj, export_wacz, export_warc
+    output = args.output or "-"
+    if output == "-" and args.format in ("wacz", "parquet"):
+        raise UsageError(f"a {args.format} file cannot go to stdout: give it a file name with -o")
+    selection = _selection(args)
+    store = _open_store(build_settings(args))
+    if args.format in ("jsonl", "parquet"):
+        return _export_dataset(store, selection, args.format, output)
+    from crawler.store.export import export_cdxj, export_wacz, export_warc
 
-    selection = Selection(host=args.host, url_prefix=args.url_prefix, site=args.site,
-                          since=_when(args.since, "--since"), until=_when(args.until, "--until"))
-    if args.output == "-" and args.format == "wacz":
-        raise UsageError("a WACZ is a zip file: give it a file name with -o")
-    settings = build_settings(args)
-    store = _open_store(settings)
-    target = Path(args.output)
-    if args.output == "-":
+    target = Path(output)
+    if output == "-":
         summary = (export_warc(store, selection, sys.stdout.buffer) if args.format == "warc"
                    else export_cdxj(store, selection, sys.stdout))
         sys.stdout.flush()
     elif args.format == "wacz":
         summary = export_wacz(store, selection, target)
     else:
-        partial = target.with_name(f".{target.name}.partial")
-        try:
-            with partial.open("wb" if args.format == "warc" else "w", encoding=None if args.format == "warc"
-                              else "utf-8") as out:
-                summary = export_warc(store, selection, out) if args.format == "warc" else export_cdxj(
-                    store, selection, out)
-            partial.replace(target)
-        finally:
-            partial.unlink(missing_ok=True)
+        with _written_whole(target, binary=args.format == "warc") as out:
+            summary = export_warc(store, selection, out) if args.format == "warc" else export_cdxj(
+                store, selection, out)
     if summary.skipped_legacy:
         print(f"Warning: {summary.skipped_legacy} capture(s) stored before captures were WARC files were left out",
               file=sys.stderr)
     if not summary.captures:
-        if args.output != "-" and args.format != "wacz":
+        if output != "-" and args.format != "wacz":
             target.unlink(missing_ok=True)
         raise CLIError(f"no captures in {store.location('')} match the selection")
     print(f"Exported {summary.captures} capture(s), {summary.bytes} bytes of WARC, as {args.format} to "
-          f"{args.output}", file=sys.stderr)
+          f"{output}", file=sys.stderr)
     return 0
+
+
+@contextlib.contextmanager
+def _written_whole(target: Path, *, binary: bool) -> Iterator[Any]:
+    """A file written under a temporary name beside `target`, renamed to it once complete."""
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        with partial.open("wb" if binary else "w", encoding=None if binary else "utf-8") as out:
+            yield out
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _export_dataset(store: Any, selection: Any, fmt: str, output: str) -> int:
+    from tqdm import tqdm
+
+    from crawler.store.dataset import export_jsonl, export_parquet
+    from crawler.store.selection import selected_captures
+
+    rows = list(selected_captures(store, selection))  # catalog rows only: small beside the texts
+    if not rows:
+        raise CLIError(f"no captures in {store.location('')} match the selection")
+    with tqdm(total=len(rows), unit="capture", disable=not sys.stderr.isatty(), file=sys.stderr) as bar:
+        if output == "-":
+            summary = export_jsonl(store, rows, sys.stdout, bar.update)
+            sys.stdout.flush()
+        else:
+            with _written_whole(Path(output), binary=fmt == "parquet") as out:
+                summary = (export_parquet(store, rows, out, bar.update) if fmt == "parquet"
+                           else export_jsonl(store, rows, out, bar.update))
+    print(f"Exported {summary.rows} row(s), {summary.text_bytes} bytes of text, as {fmt} to {output}",
+          file=sys.stderr)
+    return 0
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    from crawler.cli.browse import list_articles
+
+    store = _open_store(build_settings(args))
+    if not list_articles(store, _selection(args), sys.stdout, as_json=args.json):
+        print(f"No archived articles in {store.location('')} match", file=sys.stderr)
+    return 0
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from crawler.cli.browse import rebuild
+
+    return rebuild(_open_store(build_settings(args)), args.host.replace(":", "_") if args.host else None,
+                   sys.stderr)
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from crawler.cli.browse import NotFound, history
+
+    try:
+        history(_open_store(build_settings(args)), args.url, sys.stdout, as_json=args.json)
+    except NotFound as exc:
+        raise CLIError(str(exc)) from None
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from crawler.cli.browse import NotFound, diff, use_color
+
+    try:
+        differ = diff(_open_store(build_settings(args)), args.url, sys.stdout, from_id=args.from_id,
+                      to_id=args.to_id, as_json=args.json, color=use_color(args.color, sys.stdout))
+    except NotFound as exc:
+        raise CLIError(str(exc)) from None
+    return 1 if differ and args.exit_code else 0
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
@@ -382,7 +501,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"archive": cmd_archive, "crawl": cmd_crawl, "spool": cmd_spool, "show": cmd_show,
-            "export": cmd_export, "extract": cmd_extract}
+            "export": cmd_export, "extract": cmd_extract, "ls": cmd_ls, "index": cmd_index, "history": cmd_history,
+            "diff": cmd_diff}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

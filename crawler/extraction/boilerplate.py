@@ -38,7 +38,7 @@ BOILERPLATE_TOKENS = frozenset("""
     outbrain taboola zergnet bio author authors byline contributor ticker breadcrumb breadcrumbs pagination
     pager tags tagcloud topics toolbar sidebar widget widgets nav navbar navigation menu masthead skip
     standfirst dek headline subtitle strapline kicker reprints print rating ratings reactions
-    caption credit credits
+    caption credit credits contact contacts presscontact mediacontact pressekontakt
 """.split())
 # Tokens that also turn up on text blocks ("after-ad-1", "author-content", "share-wrapper"): they
 # only count on an element without paragraph text of its own.
@@ -99,9 +99,22 @@ _NAV_LINES = frozenset("""
 """.replace("\n", "").split("|"))
 _LINE_PREFIX = re.compile(
     r"^(read more|see more|also read|read also|related|more|watch|listen|click here|subscribe to|sign up for"
-    r"|follow us on|you can also follow|download the|get the|recommended|more from|more on|trending)\b\s*[:|-]",
+    r"|follow us on|you can also follow|download the|get the|recommended|more from|more on|trending"
+    # "read also" in the languages of the pages we archive most
+    r"|lesen sie auch|lesen sie mehr|mehr zum thema|auch interessant|(à )?lire aussi|voir aussi|lee también"
+    r"|leer también|te puede interesar|leggi anche|leia também|veja também|lees ook|czytaj (także|też|również)"
+    r"|zobacz (także|też)|läs också|läs mer|læs også|les også|čtěte také|přečtěte si také|читайте также"
+    r"|ilgili haber(ler)?)\b\s*[:|-]",
     re.IGNORECASE,
 )
+# A press release's contact block: this heading and the short lines after it, at the end.
+_CONTACT_HEADING = re.compile(
+    r"^(press|media|news) ?(contacts?|enquiries|inquiries)|^(presse|medien)kontakte?|^kontakt für (die )?medien"
+    r"|^contacts? (presse|médias?)|^contacto de prensa|^contacto para medios|^contatti? (stampa|per la stampa)"
+    r"|^contato (de|para) imprensa|^kontakt dla mediów|^perscontact|^pressekontakt",
+    re.IGNORECASE,
+)
+_CONTACT_LINE_MAX_WORDS = 14
 _GALLERY_END = re.compile(r"^(you'?ve reached the |this is the )?end of (this|the) (gallery|slideshow|photo gallery)\b",
                           re.IGNORECASE)
 _MARK = re.compile(r"\[(insight|video|reaction|news|warning|pictures|poll|live)\]\s*\|?$", re.IGNORECASE)
@@ -253,4 +266,14 @@ def clean_lines(lines: Iterable[str]) -> list[str]:
         if is_call_to_action(line):
             continue
         kept.append(line)
-    return kept
+    return _without_contact_block(kept)
+
+
+def _without_contact_block(lines: list[str]) -> list[str]:
+    """Drop a press-contact block at the end: its heading and the short lines (names, phone
+    numbers, addresses) after it, when nothing longer follows."""
+    for at in range(len(lines) - 1, max(-1, len(lines) - 25), -1):
+        if _CONTACT_HEADING.match(lines[at].lstrip("-*• ")) and len(lines[at].split()) <= 6 \
+                and all(len(line.split()) <= _CONTACT_LINE_MAX_WORDS for line in lines[at + 1:]):
+            return lines[:at]
+    return lines

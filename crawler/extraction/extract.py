@@ -2,7 +2,8 @@
 
 The steps, on one parsed tree:
 1. metadata from structured data (crawler.extraction.metadata), before anything is removed;
-2. on a photo gallery, its captions made paragraphs (crawler.extraction.gallery); our
+2. on a photo gallery, its captions made paragraphs, on a live blog its entries' headings
+   kept (crawler.extraction.layouts); our
    boilerplate pre-cleaning (crawler.extraction.boilerplate.preclean);
 3. trafilatura finds the body in what is left;
 4. our line filter (crawler.extraction.boilerplate.clean_lines) and the headline/standfirst drop;
@@ -29,7 +30,7 @@ from trafilatura.utils import load_html
 
 from crawler.extraction.boilerplate import clean_lines, preclean
 from crawler.extraction.decoding import decode_html, looks_binary, looks_like_html
-from crawler.extraction.gallery import captions_as_paragraphs, is_gallery
+from crawler.extraction.layouts import captions_as_paragraphs, entry_headings_kept, is_gallery, is_live_blog
 from crawler.extraction.metadata import PageMetadata, extract_metadata
 from crawler.extraction.pagekind import classify_access, classify_kind, page_signals, teaser_evidence
 from crawler.model.http import media_type
@@ -202,6 +203,8 @@ def extract(html: str, url: str | None = None, options: ExtractOptions | None = 
     signals = page_signals(tree, html)
     if is_gallery(tree, meta.schema_types):  # its captions are its text
         captions_as_paragraphs(tree)
+    if is_live_blog(meta.schema_types):  # its entries' headings are text
+        entry_headings_kept(tree)
     lines, words = _body_lines(tree, html, url, meta, options)
     text = "\n".join(lines)
     access, access_reason = classify_access(signals, meta, words)

@@ -32,42 +32,13 @@ from typing import IO, Any
 from cdxj_indexer.main import CDXJIndexer, SortingWriter
 
 from crawler import __version__
-from crawler.model.keys import LEGACY_META_NAME, WARC_SUFFIX, capture_id_of, is_capture_id, parse_capture_id
-from crawler.model.urls import normalise_url
 from crawler.store.base import Store
+from crawler.store.selection import Selection, selected_captures
 from crawler.store.warc import read_warc
 
 logger = logging.getLogger(__name__)
 
 WACZ_VERSION = "1.1.1"
-
-
-@dataclass(frozen=True, slots=True)
-class Selection:
-    """Which captures to export; every criterion given must hold."""
-
-    host: str | None = None
-    """The host folder (as in the key layout: `example.com`, `127.0.0.1_8080`)."""
-    url_prefix: str | None = None
-    """The capture's URL (requested, final or identity, normalised) starts with this."""
-    site: str | None = None
-    """The sites-file name the capture was crawled for."""
-    since: datetime | None = None
-    until: datetime | None = None
-    """Fetched at or after `since`, before `until` (UTC)."""
-
-    def wants_time(self, capture_id: str) -> bool:
-        fetched = parse_capture_id(capture_id)
-        return (self.since is None or fetched >= self.since) and (self.until is None or fetched < self.until)
-
-    def wants_record(self, record: dict[str, Any]) -> bool:
-        if self.site is not None and record.get("site") != self.site:
-            return False
-        if self.url_prefix is None:
-            return True
-        prefix = normalise_url(self.url_prefix)
-        urls = (record.get("requested_url"), record.get("url"), record.get("identity_url"))
-        return any(isinstance(u, str) and normalise_url(u).startswith(prefix) for u in urls)
 
 
 @dataclass
@@ -85,34 +56,18 @@ class SelectedCapture:
     record: dict[str, Any]
 
 
-def _is_capture_key(key: str) -> str | None:
-    """The capture id if `key` is a capture's WARC ({host}/{hash}/{id}.warc.gz), else None."""
-    parts = key.split("/")
-    if len(parts) != 3 or not parts[2].endswith(WARC_SUFFIX):
-        return None
-    capture_id = capture_id_of(key)
-    return capture_id if is_capture_id(capture_id) else None
-
-
 def select_captures(store: Store, selection: Selection, summary: ExportSummary) -> Iterator[SelectedCapture]:
-    """The selected captures, oldest first within each article, articles in key order; each WARC
-    read once. Legacy captures that match the cheap criteria are counted in `summary`."""
-    for key in sorted(store.list(f"{selection.host}/" if selection.host else "")):
-        capture_id = _is_capture_key(key)
-        if capture_id is None:
-            parts = key.split("/")
-            if len(parts) == 4 and parts[3] == LEGACY_META_NAME and is_capture_id(parts[2]) \
-                    and selection.wants_time(parts[2]):
-                summary.skipped_legacy += 1
-            continue
-        if not selection.wants_time(capture_id):
+    """The selected captures (crawler.store.selection), oldest first within each article, articles
+    in key order; each WARC read once. Legacy captures that match are counted in `summary`."""
+    for row in selected_captures(store, selection):
+        key = str(row["key"])
+        if key.endswith("/"):  # a capture folder of the layout before WARCs
+            summary.skipped_legacy += 1
             continue
         data = store.get(key)
-        record = read_warc(data, store.location(key)).record
-        if selection.wants_record(record):
-            summary.captures += 1
-            summary.bytes += len(data)
-            yield SelectedCapture(key, data, record)
+        summary.captures += 1
+        summary.bytes += len(data)
+        yield SelectedCapture(key, data, read_warc(data, store.location(key)).record)
 
 
 def export_warc(store: Store, selection: Selection, out: IO[bytes]) -> ExportSummary:

@@ -23,14 +23,16 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from crawler.model.keys import LEGACY_META_NAME, WARC_SUFFIX
 from crawler.store.base import Store, StoreError
 from crawler.store.captures import read_pointer, read_pointer_at
+from crawler.store.catalog import CatalogWriter, catalog_row
 from crawler.store.records import StoredObject, same_content
+from crawler.store.warc import read_warc
 
 logger = logging.getLogger(__name__)
 
@@ -97,8 +99,9 @@ class Spool:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
 
-    def flush(self, store: Store, *, on_entry: Callable[[dict[str, Any], str], None] | None = None) -> FlushResult:
-        """Replay every entry into `store`, oldest first; stop at the first store error."""
+    def flush(self, store: Store, *, catalog: CatalogWriter | None = None) -> FlushResult:
+        """Replay every entry into `store`, oldest first; stop at the first store error. Each
+        capture written gets its row in `catalog`."""
         entries = self.entries()
         for done, entry in enumerate(entries):
             try:
@@ -106,10 +109,23 @@ class Spool:
                 outcome = _replay(store, entry, info)
             except StoreError as exc:
                 return FlushResult(done, len(entries) - done, str(exc))
+            if outcome == "written" and catalog is not None:
+                _catalog_rows(store, entry, info, catalog)
             shutil.rmtree(entry)
-            if on_entry is not None:
-                on_entry(info, outcome)
         return FlushResult(len(entries), 0)
+
+
+def _catalog_rows(store: Store, entry: Path, info: dict[str, Any], catalog: CatalogWriter) -> None:
+    """The catalog row of the capture an entry held (its WARC; an older entry's meta.json)."""
+    for obj in info["objects"]:
+        data = (entry / obj["file"]).read_bytes()
+        try:
+            if obj["key"].endswith(WARC_SUFFIX):
+                catalog.add(catalog_row(read_warc(data, store.location(obj["key"])).record, obj["key"]))
+            elif obj["key"].endswith("/" + LEGACY_META_NAME):
+                catalog.add(catalog_row(json.loads(data), obj["key"].rsplit("/", 1)[0] + "/"))
+        except ValueError as exc:  # the capture is stored; `index --rebuild` will say what is wrong with it
+            logger.warning("No catalog row for %s: %s", store.location(obj["key"]), exc)
 
 
 def _replay(store: Store, entry: Path, info: dict[str, Any]) -> str:

@@ -1,4 +1,6 @@
-"""Photo galleries: pages whose content is their captions (pure).
+"""Page layouts whose content the article rules would drop (pure): photo galleries, live blogs.
+
+Photo galleries: pages whose content is their captions.
 
 On an article, a caption is boilerplate (the benchmark's ground truth leaves captions out, and
 DROP_TAGS removes <figcaption>). On a gallery the captions are what the page says: a gallery
@@ -94,3 +96,34 @@ def captions_as_paragraphs(tree: HtmlElement) -> int:
         if parent is not None:
             parent.replace(figure, paragraph)
     return len(figures)
+
+
+LIVE_BLOG_TYPES = frozenset({"liveblogposting"})
+
+
+def is_live_blog(schema_types: tuple[str, ...] | frozenset[str] | set[str]) -> bool:
+    return bool(LIVE_BLOG_TYPES & {t.lower() for t in schema_types})
+
+
+def entry_headings_kept(tree: HtmlElement) -> int:
+    """Live blogs: each entry is an <article> whose <header> holds the entry's heading, which is
+    text (on an article, a header holds the headline and byline, which are not). Such headers
+    become plain blocks, without their timestamps, and the entries plain blocks too (an
+    extractor looking for "the" <article> would take the first entry alone); return how many."""
+    headers = [h for h in tree.xpath("//article//header[.//h2 or .//h3 or .//h4]")
+               if h.xpath("ancestor::article[1]/preceding-sibling::article or "
+                          "ancestor::article[1]/following-sibling::article")]
+    entries = {h.xpath("ancestor::article[1]")[0] for h in headers}
+    for entry in entries:
+        entry.tag = "div"
+    for header in headers:
+        for stamp in header.xpath(".//time"):
+            holder = stamp.getparent()
+            while holder is not None and holder is not header and \
+                    " ".join(holder.text_content().split()) == " ".join(stamp.text_content().split()):
+                stamp, holder = holder, holder.getparent()
+            stamp.drop_tree()
+        header.tag = "div"
+        for name in ("class", "id", "role"):
+            header.attrib.pop(name, None)
+    return len(headers)
