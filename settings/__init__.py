@@ -40,7 +40,7 @@ ARCHIVE_STORE_COOLDOWN = 30
 CATALOG_ENABLED = True
 CATALOG_FLUSH_ROWS = 2000
 CATALOG_FLUSH_SECONDS = 60.0
-CATALOG_COMPACT_AFTER = 64
+CATALOG_COMPACT_AFTER = 16
 CATALOG_DECISIONS = True
 
 # --- Extraction -------------------------------------------------------------------------

@@ -322,6 +322,11 @@ def test_a_store_write_failure_keeps_the_capture_in_the_spool(cli: Any, site: Si
     assert flushed.returncode == 0 and flushed.stdout.decode().startswith("1 capture(s) written to archive, 0 left")
     store = LocalDirStore(tmp_path / "archive")
     assert_complete_article(store, site, path)
+    # the flush wrote the capture's catalog row: `ls` finds it in the catalog, not by walking
+    assert list((tmp_path / "archive" / "catalog").rglob("*.parquet"))
+    listed = cli("ls", "--json")
+    assert [json.loads(line)["identity_url"] for line in listed.stdout.decode().splitlines()] == [site(path)]
+    assert "No catalog" not in listed.stderr.decode()
 
 
 def test_walls_teasers_and_index_pages_are_archived_raw_and_flagged(cli: Any, site: Site, tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from crawler.model.keys import pointer_key
 from crawler.store.captures import list_captures, read_capture, read_record
 from crawler.store.local import LocalDirStore
 from crawler.store.locks import lock_key
@@ -87,7 +88,8 @@ def test_two_runs_into_s3(cli: Any, news: tuple[NewsSite, Site], s3_backend: Any
 def test_a_crawl_reads_each_articles_pointer_once(cli: Any, news: tuple[NewsSite, Site], s3_server: Any,
                                                   s3_backend: Any, bucket: str) -> None:
     """Deciding to fetch an article reads its pointer; archiving it does not read it again. A new
-    capture costs three requests in all (that read, the WARC, the pointer), and nothing is listed."""
+    capture costs three requests in all (that read, the WARC, the pointer), and nothing is listed
+    but the catalog. An article the catalog knows and that is not due costs no request."""
     env = {**s3_backend.env, "AWS_ENDPOINT_URL": s3_backend.endpoint_url, "NEWSARCHIVE_S3_ADDRESSING_STYLE": "path"}
     for run in (1, 2):
         if run == 2:
@@ -103,6 +105,15 @@ def test_a_crawl_reads_each_articles_pointer_once(cli: Any, news: tuple[NewsSite
         captured = summary_of(proc)["new"] + summary_of(proc)["changed"]
         assert captured > 0 and len(reads) >= captured, (run, reads)
         assert set(reads.values()) == {1}, [key for key, n in reads.items() if n > 1]
+        if run == 2:
+            # the catalog decides for the articles it knows: the old ones are not due (no request),
+            # the young ones are re-fetched conditionally (304: no request either) and the edited
+            # one came back changed (its pointer read once, by the pipeline); new ones: one read
+            site, served = news
+            not_due = [a for a in site.articles[4:] if a.number != 10]
+            assert summary_of(proc)["skipped"] == len(not_due) and summary_of(proc)["unchanged"] == 4
+            read = [*site.added, site.articles[10]]
+            assert set(reads) == {f"/{bucket}/crawls/{pointer_key(served(a.path))}" for a in read}
         # no listing, in any run, but of the catalog (once per host and run)
         listings = [line for line in lines if "list-type=2" in line]
         assert listings and all("prefix=crawls/catalog/" in line for line in listings), listings

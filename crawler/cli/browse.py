@@ -47,9 +47,13 @@ def article_entry(article: Article) -> dict[str, Any]:
     }
 
 
+LS_COLUMNS = ("title", "host", "access", "published", "words", "problem")
+"""The catalog columns `ls` shows, besides those every selection reads."""
+
+
 def list_articles(store: Store, selection: Selection, out: TextIO, *, as_json: bool) -> int:
     """Print the selected articles, newest capture first; return how many."""
-    found = selected_articles(store, selection)
+    found = selected_articles(store, selection, LS_COLUMNS)
     for article in found:
         entry = article_entry(article)
         if as_json:

@@ -417,10 +417,10 @@ def _written_whole(target: Path, *, binary: bool) -> Iterator[Any]:
 def _export_dataset(store: Any, selection: Any, fmt: str, output: str) -> int:
     from tqdm import tqdm
 
-    from crawler.store.dataset import export_jsonl, export_parquet
+    from crawler.store.dataset import DATASET_COLUMNS, export_jsonl, export_parquet
     from crawler.store.selection import selected_captures
 
-    rows = list(selected_captures(store, selection))  # catalog rows only: small beside the texts
+    rows = list(selected_captures(store, selection, DATASET_COLUMNS))  # catalog rows only: small beside the texts
     if not rows:
         raise CLIError(f"no captures in {store.location('')} match the selection")
     with tqdm(total=len(rows), unit="capture", disable=not sys.stderr.isatty(), file=sys.stderr) as bar:

@@ -30,6 +30,7 @@ from crawler.components.store import crawler_store
 from crawler.fleet.frontier import FleetRun, acknowledge
 from crawler.model import signals
 from crawler.model.items import FetchedPage
+from crawler.model.keys import host_part
 from crawler.model.urls import normalise_url
 from crawler.planning.decisions import decide
 from crawler.planning.discovery import Candidate, feed_links, page_links, parse_feed, parse_sitemap, sitemaps_in_robots
@@ -38,6 +39,7 @@ from crawler.planning.sitesfile import SiteConfig, load_sites
 from crawler.spiders.news import POINTER_META, describe_failure, page_from_response, report_fetch_failure
 from crawler.store.base import Store, StoreError
 from crawler.store.captures import read_pointer
+from crawler.store.catalog import POINTER_COLUMNS, articles, read_rows
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +69,7 @@ class SitesSpider(scrapy.Spider):
         self.fleet = fleet  # a member of a fleet sharing one frontier in Redis (crawler.fleet.frontier)
         self._decided: set[str] = set()
         self._sources: set[str] = set()
+        self._catalogs: dict[str, asyncio.Task[dict[str, dict[str, Any]]]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SitesSpider:
@@ -202,7 +205,10 @@ class SitesSpider(scrapy.Spider):
     # --- articles -----------------------------------------------------------------------
 
     async def consider(self, site: SiteConfig, candidates: list[Candidate]) -> AsyncIterator[Request]:
-        """Decide, once per run, which candidates to fetch; look their pointers up in batches."""
+        """Decide, once per run, which candidates to fetch. What the catalog knows costs no store
+        request to decide (a due article is fetched conditionally with the validators the catalog
+        holds; the archive pipeline reads its pointer only if it came back changed); the rest
+        have their pointers looked up, in batches."""
         fresh = []
         for candidate in candidates:
             url = normalise_url(candidate.url)
@@ -212,8 +218,19 @@ class SitesSpider(scrapy.Spider):
                 fresh.append((url, candidate))
         store = self.store
         now = datetime.now(UTC)
-        for start in range(0, len(fresh), LOOKUP_BATCH):
-            batch = fresh[start:start + LOOKUP_BATCH]
+        unknown = []
+        for url, candidate in fresh:
+            known = (await self._catalog(host_part(url))).get(url)
+            if known is None:  # new, or the catalog has not heard of it yet: the pointer decides
+                unknown.append((url, candidate))
+                continue
+            decision = decide(candidate, known, site, now)  # the catalog answers: no store request
+            if not decision.fetch:
+                self._skipped(url, site, decision.reason)
+            else:  # due: a conditional fetch; if the page did change, the pipeline reads the pointer
+                yield self.article_request(url, site.name, decision.reason, candidate.evidence(), decision.headers)
+        for start in range(0, len(unknown), LOOKUP_BATCH):
+            batch = unknown[start:start + LOOKUP_BATCH]
             found = await asyncio.gather(*(asyncio.to_thread(read_pointer, store, url) for url, _ in batch),
                                          return_exceptions=True)
             errors = [result for result in found if isinstance(result, StoreError)]
@@ -226,13 +243,38 @@ class SitesSpider(scrapy.Spider):
                 pointer = None if isinstance(result, StoreError) else result
                 decision = decide(candidate, pointer, site, now)
                 if not decision.fetch:
-                    self.crawler.signals.send_catch_log(signals.url_decided, url=url, site=site.name,
-                                                        decision="skipped", reason=decision.reason, role="article")
+                    self._skipped(url, site, decision.reason)
                     continue
                 request = self.article_request(url, site.name, decision.reason, candidate.evidence(), decision.headers)
                 if not isinstance(result, StoreError):  # the archive pipeline need not read it again
                     request.meta[POINTER_META] = pointer
                 yield request
+
+    def _skipped(self, url: str, site: SiteConfig, reason: str) -> None:
+        self.crawler.signals.send_catch_log(signals.url_decided, url=url, site=site.name, decision="skipped",
+                                            reason=reason, role="article")
+
+    async def _catalog(self, host: str) -> dict[str, dict[str, Any]]:
+        """What the catalog knows of `host`'s articles, by every URL they were reached by, as
+        pointers; read once per run (empty when decisions do not use it or it cannot be read)."""
+        if not self.crawler.settings.getbool("CATALOG_DECISIONS"):
+            return {}
+        if host not in self._catalogs:
+            self._catalogs[host] = asyncio.ensure_future(asyncio.to_thread(self._read_catalog, host))
+        return await self._catalogs[host]
+
+    def _read_catalog(self, host: str) -> dict[str, dict[str, Any]]:
+        try:
+            rows = read_rows(self.store, host, columns=POINTER_COLUMNS)
+        except StoreError as exc:
+            logger.warning("Catalog of %s not readable (%s): deciding from the pointers", host, exc)
+            return {}
+        known: dict[str, dict[str, Any]] = {}
+        for article in articles(rows).values():
+            pointer = article.pointer()
+            for url in (normalise_url(article.identity_url), *article.aliases):
+                known[url] = pointer
+        return known
 
     def article_request(self, url: str, site: str | None, reason: str, evidence: dict[str, Any],
                         headers: dict[str, str] | None = None, *, dont_filter: bool | None = None) -> Request:

@@ -25,6 +25,8 @@ FIELDS: dict[str, str] = {
 """The columns of a dataset row, in order. `warc` is the capture's location (a path or s3:// URI);
 for a capture stored before captures were WARC files, its folder."""
 PARQUET_BATCH = 500
+DATASET_COLUMNS = tuple(name for name in FIELDS if name not in ("text", "warc"))
+"""The catalog columns a dataset row takes."""
 
 
 @dataclass

@@ -8,7 +8,7 @@ that `newsarchive index --rebuild` makes it fast.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -59,20 +59,28 @@ class Selection:
         return any(isinstance(u, str) and normalise_url(u).startswith(prefix) for u in urls)
 
 
-def catalog_rows(store: Store, host: str | None = None) -> list[dict[str, Any]]:
-    """The catalog's rows, or the captures' own when the store has no catalog."""
+SELECTION_COLUMNS = ("event", "capture_id", "key", "identity_url", "url", "requested_url", "site", "kind", "change",
+                     "fetched_at", "checked_at")
+"""The catalog columns a selection looks at; a caller names the others it needs."""
+
+
+def catalog_rows(store: Store, host: str | None = None, columns: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """The catalog's rows (only `columns` besides SELECTION_COLUMNS, when given: a row's dict
+    is most of what a big catalog costs in memory), or the captures' own when the store has no
+    catalog."""
     if segment_keys(store, host):
-        return read_rows(store, host)
+        return read_rows(store, host, columns=None if columns is None else [*SELECTION_COLUMNS, *columns])
     logger.warning("No catalog in %s: reading every capture (run `newsarchive index --rebuild` once to make "
                    "this fast)", store.location(""))
     return list(scan_rows(store, host))
 
 
-def selected_articles(store: Store, selection: Selection) -> list[Article]:
+def selected_articles(store: Store, selection: Selection, columns: Sequence[str] | None = None) -> list[Article]:
     """The articles with at least one selected capture, each holding only its selected captures
-    (oldest first), newest article first."""
+    (oldest first), newest article first; `columns`: the catalog columns the caller needs
+    (default: all)."""
     found = []
-    for article in articles(catalog_rows(store, selection.host)).values():
+    for article in articles(catalog_rows(store, selection.host, columns)).values():
         if selection.changed and not article.changed:
             continue
         article.captures = [c for c in article.captures if selection.wants_row(c)]
@@ -82,10 +90,11 @@ def selected_articles(store: Store, selection: Selection) -> list[Article]:
     return found
 
 
-def selected_captures(store: Store, selection: Selection) -> Iterator[dict[str, Any]]:
+def selected_captures(store: Store, selection: Selection,
+                      columns: Sequence[str] | None = None) -> Iterator[dict[str, Any]]:
     """The selected captures' catalog rows, by article (key order), oldest first within each;
     with `latest`, each article's newest selected capture only."""
-    chosen = selected_articles(store, selection)
+    chosen = selected_articles(store, selection, columns)
     chosen.sort(key=lambda a: str(a.latest["key"]).rsplit("/", 1)[0])
     for article in chosen:
         yield from (article.captures[-1:] if selection.latest else article.captures)
