@@ -24,6 +24,8 @@ from tests.servers import S3Server, Site, serve_s3, serve_site
 
 TESTS = Path(__file__).parent
 REPO = TESTS.parent
+SHARED = Path(os.environ.get("NEWSARCHIVE_SHARED") or REPO.parent / "shared")
+"""The team's shared data (../shared beside the checkout, as in CI; NEWSARCHIVE_SHARED elsewhere)."""
 SITE_ROOT = TESTS / "site"
 
 

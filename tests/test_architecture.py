@@ -22,7 +22,9 @@ ALLOWED: dict[str, set[str]] = {
     "components": {"model", "extraction", "store", "planning", "fleet"},
     "pipelines": {"model", "extraction", "store", "planning", "fleet", "components"},
     "settings": set(),
-    "cli": {"model", "extraction", "store", "planning", "fleet", "components", "spiders", "pipelines", "settings"},
+    "web": {"model", "store"},
+    "cli": {"model", "extraction", "store", "planning", "fleet", "components", "spiders", "pipelines", "settings",
+            "web"},
 }
 
 

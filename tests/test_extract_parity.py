@@ -25,15 +25,16 @@ from crawler.cli.command import main
 from crawler.cli.output import EXIT_CODES, exit_code
 from crawler.store.captures import list_captures, read_capture
 from crawler.store.local import LocalDirStore
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, SHARED, run_cli
 
 CONTENT_TYPE = "text/html; charset=utf-8"
-DEV = REPO.parent / "shared" / "data" / "extraction-dev"
+DEV = SHARED / "data" / "extraction-dev"
 OWN = REPO / "bench" / "extraction" / "own-pages"
 
 
 def corpus() -> dict[str, tuple[str, bytes]]:
     """name -> (the page's original URL, its bytes)."""
+    assert DEV.is_dir(), f"{DEV} not found: the dev pages are in ../shared beside the checkout (or NEWSARCHIVE_SHARED)"
     pages: dict[str, tuple[str, bytes]] = {}
     for spec in sorted((REPO / "tests" / "pages").glob("*.expected.json")):
         name = spec.name.removesuffix(".expected.json")

@@ -9,6 +9,7 @@
     newsarchive index --rebuild [--store URI] [--host H]
     newsarchive history URL [--store URI] [--json]
     newsarchive diff URL [--from ID] [--to ID] [--json] [--exit-code] [--color auto|always|never]
+    newsarchive serve [--store URI] [--host 127.0.0.1] [--port 8000]
     newsarchive extract PAGE.html [--url URL] [--json]
     SELECTION: [--host H] [--site S] [--url-prefix U] [--since DATE] [--until DATE] [--kind K] [--changed]
 
@@ -159,6 +160,13 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--exit-code", action="store_true", help="exit 1 when the captures differ (as git diff)")
     diff.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                       help="highlight changed words (auto: on a terminal)")
+
+    serve = commands.add_parser("serve", parents=[store], help="a read-only web UI over the archive",
+                                description="Browse the archive in a web browser: sites, articles, captures side "
+                                            "by side, the archived pages (sandboxed), runs. Read-only.")
+    serve.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: 127.0.0.1, this "
+                       "machine only)")
+    serve.add_argument("--port", type=int, default=8000, help="the port (default: 8000; 0 picks a free one)")
 
     extract = commands.add_parser("extract", help="extract text from a saved page (no fetch, no store)")
     extract.add_argument("file", metavar="PAGE", help="an HTML file ('-' reads stdin)")
@@ -473,6 +481,19 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return 1 if differ and args.exit_code else 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from crawler.web.app import serve
+
+    store = _open_store(build_settings(args))
+    try:
+        serve(store, args.host, args.port, out=sys.stderr)
+    except OSError as exc:
+        raise CLIError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def cmd_extract(args: argparse.Namespace) -> int:
     from crawler.cli.output import exit_code, outcome_of
     from crawler.extraction.extract import ExtractOptions, extract_page
@@ -502,7 +523,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 COMMANDS = {"archive": cmd_archive, "crawl": cmd_crawl, "spool": cmd_spool, "show": cmd_show,
             "export": cmd_export, "extract": cmd_extract, "ls": cmd_ls, "index": cmd_index, "history": cmd_history,
-            "diff": cmd_diff}
+            "diff": cmd_diff, "serve": cmd_serve}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
