@@ -71,6 +71,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.components.middlewares.MetaRefreshMiddleware": 580,
     # every hop as it crossed the wire (before redirects are followed and bodies decoded), for the WARC
     "crawler.components.middlewares.ExchangeRecorder": 650,
+    # 429/503 with Retry-After pause the host (here and across a fleet); before Scrapy's retry (550)
+    "crawler.components.middlewares.RetryAfterMiddleware": 560,
 }
 # Refuse URLs whose host resolves to a loopback, private, link-local or reserved address. Turn
 # this on when others can submit URLs (a web form, a bot): NEWSARCHIVE_BLOCK_PRIVATE_ADDRESSES=1.
@@ -85,6 +87,10 @@ DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
 RETRY_TIMES = 2
+# A host answering 429 or 503 with Retry-After is paused for the time asked, at most this long
+# (seconds); its request is retried after the pause (one of RETRY_TIMES).
+RETRY_AFTER_ENABLED = True
+RETRY_AFTER_MAX = 120.0
 TELNETCONSOLE_ENABLED = False
 # Scrapy's, minus the two DEBUG lines per page when LOG_LEVEL is above DEBUG (built for nothing).
 LOG_FORMATTER = "crawler.components.logformatter.QuietLogFormatter"

@@ -34,6 +34,8 @@ class Site:
     """When each of `requests` arrived (time.monotonic())."""
     delay: float = 0.0
     """Seconds to wait before answering a request under /news/ (to make crawls slow)."""
+    push_back: dict[str, str] = field(default_factory=dict)
+    """path -> a Retry-After value: the first request for the path gets 429 with it, later ones the file."""
 
     def __call__(self, path: str) -> str:
         return self.url + path
@@ -70,6 +72,7 @@ class SiteHandler(SimpleHTTPRequestHandler):
     /cp1251             a Russian article in windows-1251, served as charset=utf-8
     /empty              200 with an empty body
     /status/429         with Retry-After: 1
+    Site.push_back[path] = RETRY_AFTER makes the first request for path answer 429 with it.
     """
 
     site: Site
@@ -89,6 +92,11 @@ class SiteHandler(SimpleHTTPRequestHandler):
     def do_GET(self) -> None:
         self.site.times.append(time.monotonic())
         self.site.requests.append(self.path)
+        if self.path in self.site.push_back:
+            retry_after = self.site.push_back.pop(self.path)
+            self._send(429, b"<html><body><h1>Too Many Requests</h1></body></html>",
+                       {"Content-Type": "text/html", "Retry-After": retry_after})
+            return
         if self.site.delay and self.path.startswith("/news/"):
             time.sleep(self.site.delay)
         parts = urlsplit(self.path)

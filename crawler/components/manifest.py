@@ -63,6 +63,7 @@ class RunManifest:
         connect(extension.item_dropped, scrapy_signals.item_dropped)
         connect(extension.fetch_failed, signals.fetch_failed)
         connect(extension.url_decided, signals.url_decided)
+        connect(extension.host_paused, signals.host_paused)
         return extension
 
     @property
@@ -106,6 +107,11 @@ class RunManifest:
 
     def url_decided(self, url: str, site: str, decision: str, reason: str, role: str, **_: Any) -> None:
         self._add({"url": url, "site": site, "role": role, "decision": decision, "reason": reason})
+
+    def host_paused(self, url: str, site: str | None, status: int, seconds: float, role: str | None = None,
+                    **_: Any) -> None:
+        self._add({"url": url, "site": site, "role": role or "article", "decision": "paused",
+                   "reason": f"HTTP {status} with Retry-After: paused the host {seconds:.0f} s"})
 
     async def spider_closed(self, spider: Any, reason: str) -> None:
         if reason == LOCKED_OUT:

@@ -12,6 +12,14 @@ tag in the first 4096 characters of response.text, which decodes the whole body 
 0.5 ms of CPU per news page (a py-spy profile of bench/throughput.py), and a decoded copy of every page held as
 long as its response lives.
 
+RetryAfterMiddleware honours 429 and 503 with Retry-After (seconds or an HTTP date): the host's
+requests wait that long (at most RETRY_AFTER_MAX), here and, in a fleet, in every process (the
+host's next free time in Redis moves ahead). Scrapy's retry middleware retries such responses
+at once; this one sits nearer the downloader (560 > 550), sees the response first and makes
+the retry, and every other request to that host, wait. The wait happens as a request enters
+the downloader, so waiting requests count against CONCURRENT_REQUESTS: a long pause on a busy
+host slows the rest of the crawl, hence the cap.
+
 RobotsTxtMiddleware works around a Scrapy bug (seen in 2.19.0): while robots.txt for a
 host is being fetched, every request to that host waits on one shared Deferred, each
 through maybe_deferred_to_future(), whose callback returns None. So only the first
@@ -24,9 +32,12 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import logging
 import socket
+import time
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware as _ScrapyMetaRefreshMiddleware
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware as _ScrapyRobotsTxtMiddleware
@@ -36,7 +47,11 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
+from crawler.model import signals
+from crawler.model.http import retry_after_seconds
 from crawler.model.items import HttpExchange
+
+logger = logging.getLogger(__name__)
 
 
 class RobotsTxtMiddleware(_ScrapyRobotsTxtMiddleware):
@@ -123,4 +138,58 @@ class ExchangeRecorder:
         )
         # a new list, not an append: a redirected or retried request shares its parent's meta list
         request.meta[EXCHANGES_META] = [*request.meta.get(EXCHANGES_META, ()), exchange]
+        return response
+
+
+class RetryAfterMiddleware:
+    """429/503 with Retry-After pause the host (see the module docstring)."""
+
+    STATUSES = (429, 503)
+
+    def __init__(self, crawler: Any, cap: float, fleet_client: Any = None) -> None:
+        self.crawler = crawler
+        self.cap = cap
+        self.fleet_client = fleet_client
+        self._paused: dict[str, float] = {}  # host -> time.monotonic() when it may be asked again
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> RetryAfterMiddleware:
+        settings = crawler.settings
+        if not settings.getbool("RETRY_AFTER_ENABLED"):
+            raise NotConfigured
+        client = None
+        if settings.get("FLEET_REDIS_URL"):
+            from crawler.fleet.frontier import connect
+
+            client = connect(settings.get("FLEET_REDIS_URL"))
+        return cls(crawler, settings.getfloat("RETRY_AFTER_MAX"), client)
+
+    async def process_request(self, request: Request, spider: Any = None) -> None:
+        host = (urlsplit(request.url).hostname or "").lower()
+        wait = self._paused.get(host, 0.0) - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+    def process_response(self, request: Request, response: Response, spider: Any = None) -> Response:
+        if response.status not in self.STATUSES:
+            return response
+        header = response.headers.get("Retry-After")
+        asked = retry_after_seconds(header.decode("latin-1") if header else None, datetime.now(UTC))
+        if asked is None:
+            return response
+        seconds = min(asked, self.cap)
+        host = (urlsplit(request.url).hostname or "").lower()
+        self._paused[host] = max(self._paused.get(host, 0.0), time.monotonic() + seconds)
+        if self.fleet_client is not None:
+            from crawler.fleet.frontier import pause_host
+
+            try:
+                pause_host(self.fleet_client, host, seconds)
+            except Exception as exc:  # Redis hiccup: the pause holds in this process at least
+                logger.warning("Fleet pause of %s not shared: %s", host, exc)
+        logger.warning("%s answered HTTP %d with Retry-After %s: pausing the host for %.0f s%s", host,
+                       response.status, header.decode("latin-1") if header else "", seconds,
+                       f" (capped by RETRY_AFTER_MAX, it asked {asked:.0f} s)" if asked > seconds else "")
+        self.crawler.signals.send_catch_log(signals.host_paused, url=request.url, site=request.meta.get("site"),
+                                            role=request.meta.get("role"), status=response.status, seconds=seconds)
         return response

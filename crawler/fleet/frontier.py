@@ -79,6 +79,15 @@ return at - now
 """
 
 
+_PAUSE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local at = math.max(now + tonumber(ARGV[1]), tonumber(redis.call('GET', KEYS[1]) or '0'))
+redis.call('SET', KEYS[1], at, 'PX', at - now + 60000)
+return at - now
+"""
+
+
 class FleetError(Exception):
     """Redis is unreachable or refused a command: one line, for people."""
 
@@ -264,6 +273,12 @@ def throttle_wait(client: Any, host: str, delay: float) -> float:
     """Reserve the next slot for `host`, `delay` seconds after the last one any process took;
     return how many seconds to wait before sending."""
     return int(client.eval(_THROTTLE, 1, THROTTLE_PREFIX + host, int(delay * 1000))) / 1000
+
+
+def pause_host(client: Any, host: str, seconds: float) -> float:
+    """No process of the fleet sends to `host` for `seconds` (the host asked, with Retry-After):
+    its next free time moves that far ahead, never back; return the seconds until it."""
+    return int(client.eval(_PAUSE, 1, THROTTLE_PREFIX + host, int(seconds * 1000))) / 1000
 
 
 def push_urls(client: Any, job: str, encoded: list[bytes]) -> int:

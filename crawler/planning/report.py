@@ -6,8 +6,9 @@ read to discover them. The summary counts articles per site:
 
     new, changed, unchanged, not_article, paywalled, blocked, failed, skipped, spooled
 
-and marks a site `failed` when none of its sources (feeds, sitemaps, start pages) could be
-read, so a scheduler can alert.
+then `throttled`: how often one of the site's hosts answered 429 or 503 with Retry-After (the
+request waited and was retried). A site is marked `failed` when none of its sources (feeds,
+sitemaps, start pages) could be read, so a scheduler can alert.
 """
 
 from __future__ import annotations
@@ -21,7 +22,10 @@ from typing import Any
 
 from crawler.model.items import BLOCKING_WALLS
 
-COUNTS = ("new", "changed", "unchanged", "not_article", "paywalled", "blocked", "failed", "skipped", "spooled")
+COUNTS = ("new", "changed", "unchanged", "not_article", "paywalled", "blocked", "failed", "skipped", "spooled",
+          "throttled")
+"""The summary's columns: what became of the articles, and how often a host made us wait
+(throttled: 429 or 503 with Retry-After)."""
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -77,6 +81,9 @@ class RunReport:
         if tally is None:
             return
         role = entry.get("role", "article")
+        if entry.get("decision") == "paused":  # the host asked us to wait; the request is retried
+            tally.counts["throttled"] += 1
+            return
         if role == "robots":  # optional: a site without robots.txt has not failed
             return
         if role != "article":
