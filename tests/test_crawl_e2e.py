@@ -67,6 +67,11 @@ def check_two_runs(cli: Any, news: tuple[NewsSite, Site], store: Any, store_args
 
 def test_two_runs_into_a_local_store(cli: Any, news: tuple[NewsSite, Site], tmp_path: Path) -> None:
     check_two_runs(cli, news, LocalDirStore(tmp_path / "archive"), [])
+    served = news[1]
+    # robots.txt once per run (its rules and its Sitemap: lines from one fetch); the "About us"
+    # link in the navigation is a utility page, never followed as a section
+    assert served.requests.count("/robots.txt") == 2
+    assert "/about.html" not in served.requests
     runs = sorted((tmp_path / "archive" / "runs").glob("crawl-sites/*/summary.json"))
     assert len(runs) == 2
     manifest = [json.loads(line) for part in sorted(runs[1].parent.glob("manifest-*.jsonl"))

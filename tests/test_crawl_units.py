@@ -12,7 +12,7 @@ import pytest
 from crawler.model.urls import article_identity, normalise_url
 from crawler.planning.decisions import decide
 from crawler.planning.discovery import Candidate, feed_links, page_links, parse_feed, parse_sitemap, sitemaps_in_robots
-from crawler.planning.report import RunReport
+from crawler.planning.report import RunReport, format_summary
 from crawler.planning.sitesfile import SiteConfigError, load_sites, parse_sites
 from crawler.store.local import LocalDirStore
 from crawler.store.locks import LockHeld, acquire, lock_key
@@ -219,3 +219,32 @@ def test_summary_counts_and_failed_sites() -> None:
                                                            "unchanged", "skipped", "failed"), 1)
     assert a["status"] == "ok" and b["status"] == "failed" and b["sources_failed"] == ["f: HTTP 404 Not Found"]
     assert len(report.take_lines()) == 11 and report.take_lines() == []
+
+
+def test_sections_come_from_navigation_not_from_the_footer_or_utility_links() -> None:
+    html = """<html><body>
+      <header><nav class="main-menu"><a href="/world/">World</a><a href="/business/">Business</a>
+        <a href="/about/">About us</a><a href="/newsletters/">Newsletters</a></nav></header>
+      <div class="content"><a href="/news/2026/11/23/harbour-reopens">story</a><a href="/tag/ferries/">Ferries</a></div>
+      <footer><a href="/privacy/">Privacy</a><a href="/contact/">Contact</a><a href="/archive/">Archive</a>
+        <a href="/news/2026/11/22/older-story">older story</a></footer>
+    </body></html>"""
+    articles, sections = page_links(html, "https://www.example.com/", SITE)
+    assert sections == ["https://www.example.com/world/", "https://www.example.com/business/"]
+    # articles are articles wherever they are linked
+    assert {a.url.rsplit("/", 1)[-1] for a in articles} == {"harbour-reopens", "older-story"}
+    # a page without navigation markup: links outside the footer, still no utility pages
+    bare = html.replace("<header><nav class=\"main-menu\">", "<div>").replace("</nav></header>", "</div>")
+    _, sections = page_links(bare, "https://www.example.com/", SITE)
+    assert sections == ["https://www.example.com/world/", "https://www.example.com/business/",
+                        "https://www.example.com/tag/ferries/"]
+
+
+def test_the_printed_summary_shows_every_failed_source() -> None:
+    report = RunReport("job", "run", ["a"])
+    report.add({"site": "a", "role": "feed", "decision": "read", "url": "https://a.example/rss"})
+    report.add({"site": "a", "role": "page", "decision": "failed", "url": "https://a.example/world/",
+                "reason": "HTTP 404 Not Found"})
+    table = format_summary(report.summary("finished"))
+    assert "ok, 1 source(s) failed" in table
+    assert "site 'a': 1 source(s) failed: https://a.example/world/: HTTP 404 Not Found" in table

@@ -55,6 +55,26 @@ logger = logging.getLogger(__name__)
 
 
 class RobotsTxtMiddleware(_ScrapyRobotsTxtMiddleware):
+    """Scrapy's, with the waiter fix above, and each host's robots.txt fetched once per run: the
+    crawl's own request for it (role "robots", read for its Sitemap: lines) is answered with
+    the response this middleware fetched for the rules, not sent again."""
+
+    def __init__(self, crawler: Any) -> None:
+        super().__init__(crawler)
+        self._responses: dict[str, Response] = {}
+
+    async def process_request(self, request: Request, spider: Any = None) -> Response | None:  # type: ignore[override]
+        if request.meta.get("role") == "robots" and urlparse_cached(request).path == "/robots.txt":
+            await self.robot_parser(request)  # fetched by now (once per host), or failed
+            fetched = self._responses.get(urlparse_cached(request).netloc)
+            return None if fetched is None else fetched.replace(request=request)
+        await super().process_request(request, spider)
+        return None
+
+    async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
+        self._responses[netloc] = response
+        await super()._parse_robots(response, netloc, request)
+
     async def robot_parser(self, request: Request) -> Any:
         shared = self._parsers.get(urlparse_cached(request).netloc)
         if not isinstance(shared, Deferred):

@@ -27,6 +27,18 @@ from crawler.planning.sitesfile import SiteConfig
 
 MAX_SITEMAP_BYTES = 50 * 1024 * 1024  # the sitemaps.org limit for one uncompressed file
 _NOT_PAGES = re.compile(r"\.(jpe?g|png|gif|webp|svg|pdf|zip|mp[34]|mov|avi|css|js|xml|rss|json|ico)$", re.I)
+# Pages about the publisher or the reader, never lists of articles: not followed as sections.
+_UTILITY = re.compile(
+    r"(^|/)(about|about-us|contact|contact-us|privacy|privacy-policy|privacy-notice|cookies?|cookie-policy|terms"
+    r"|terms-of-(use|service)|terms-and-conditions|legal|imprint|impressum|datenschutz|kontakt|agb"
+    r"|mentions-legales|aviso-legal|accessibility|careers|jobs|advertise|advertising|media-kit|subscribe"
+    r"|subscriptions?|newsletters?|login|log-in|sign-?in|sign-?up|register|account|my-account|help|faq|feedback"
+    r"|corrections|ethics|policies|masthead|staff|team|rss|feeds?|sitemap|search|shop|store|donate|support"
+    r"|contribute|membership)(\.(html?|php|aspx?))?/?$", re.I)
+_NAV_TOKENS = frozenset({"nav", "navbar", "navigation", "menu", "mainmenu", "sections", "sectionnav", "categories",
+                         "category", "topics", "rubriken", "ressorts"})
+_FOOTER_TOKENS = frozenset({"footer", "sitefooter", "colophon", "legal"})
+_TOKEN = re.compile(r"[\s_\-]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,21 +175,42 @@ def feed_links(html: str, page_url: str) -> list[str]:
     return [u for u in (_absolute(str(h), page_url) for h in hrefs) if u]
 
 
+def _place(anchor: HtmlElement) -> str:
+    """Where a link sits: "footer" (footer, aside, legal block), "nav" (nav, header, a menu) or ""."""
+    for element in anchor.iterancestors():
+        tag, role = element.tag, (element.get("role") or "").lower()
+        names = {t.lower() for t in _TOKEN.split(f"{element.get('class', '')} {element.get('id', '')}") if t}
+        names |= {"".join(_TOKEN.split(n)) for n in names}
+        if tag in ("footer", "aside") or role in ("contentinfo", "complementary") or names & _FOOTER_TOKENS:
+            return "footer"
+        if tag in ("nav", "header") or role in ("navigation", "menubar", "menu") or names & _NAV_TOKENS:
+            return "nav"
+    return ""
+
+
 def page_links(html: str, page_url: str, site: SiteConfig) -> tuple[list[Candidate], list[str]]:
-    """(article candidates, section pages) linked from a start or section page, in the site's scope."""
+    """(article candidates, section pages) linked from a start or section page, in the site's scope.
+
+    Sections come from evidence: links in the page's navigation (nav, header, menus), or
+    anywhere outside the footer on a page that has no navigation markup; never the footer's
+    and utility links (about, contact, privacy, terms, login, newsletter...)."""
     tree = _tree(html)
     if tree is None:
         return [], []
     articles: dict[str, Candidate] = {}
-    sections: dict[str, None] = {}
-    for href in tree.xpath("//a/@href"):
-        url = _absolute(str(href), page_url)
+    sections: dict[str, str] = {}  # url -> where its link sat
+    for anchor in tree.iter("a"):
+        url = _absolute(str(anchor.get("href") or ""), page_url)
         if not url or not site.allows(url) or _NOT_PAGES.search(urlsplit(url).path):
             continue
         normal = normalise_url(url)
         is_article = site.article_pattern.search(normal) if site.article_pattern else looks_like_article_url(normal)
         if is_article:
             articles.setdefault(normal, Candidate(url=normal, via="section", source=page_url))
-        elif normal != normalise_url(page_url):
-            sections.setdefault(normal, None)
-    return list(articles.values()), list(sections)
+        elif normal != normalise_url(page_url) and not _UTILITY.search(urlsplit(normal).path):
+            place = _place(anchor)
+            if sections.get(normal) != "nav":
+                sections[normal] = place
+    has_nav = "nav" in sections.values()
+    return list(articles.values()), [u for u, place in sections.items()
+                                     if place == "nav" or (place == "" and not has_nav)]

@@ -119,13 +119,21 @@ class RunReport:
 
 
 def format_summary(summary: dict[str, Any]) -> str:
-    """A table for people: one row per site, then what failed completely."""
+    """A table for people: one row per site (its status says when some sources failed), then
+    the sources that failed, so nothing that went wrong is only in summary.json."""
     width = max([len("site"), *(len(n) for n in summary["sites"])])
     head = f"{'site':<{width}}  " + "  ".join(f"{c:>11}" for c in COUNTS) + "  status"
     rows = [head]
     for name, site in summary["sites"].items():
-        rows.append(f"{name:<{width}}  " + "  ".join(f"{site[c]:>11}" for c in COUNTS) + f"  {site['status']}")
+        status = site["status"]
+        if status == "ok" and site.get("sources_failed"):
+            status = f"ok, {len(site['sources_failed'])} source(s) failed"
+        rows.append(f"{name:<{width}}  " + "  ".join(f"{site.get(c, 0):>11}" for c in COUNTS) + f"  {status}")
     for name, site in summary["sites"].items():
+        failed = site.get("sources_failed") or []
         if site["status"] == "failed":
-            rows.append(f"site {name!r} failed completely: " + "; ".join(site["sources_failed"][:5]))
+            rows.append(f"site {name!r} failed completely: " + "; ".join(failed[:5]))
+        elif failed:
+            more = f" (and {len(failed) - 5} more)" if len(failed) > 5 else ""
+            rows.append(f"site {name!r}: {len(failed)} source(s) failed: " + "; ".join(failed[:5]) + more)
     return "\n".join(rows)
