@@ -145,18 +145,19 @@ def check_row(pointer: Mapping[str, Any], checked_at: str | None = None) -> dict
 
 # --- Parquet --------------------------------------------------------------------------------
 
-def _schema() -> Any:
+def arrow_schema(columns: Mapping[str, str]) -> Any:
+    """A pyarrow schema for columns named as COLUMNS names them ("string", "int", "list")."""
     import pyarrow as pa
 
     types = {"string": pa.string(), "int": pa.int64(), "list": pa.list_(pa.string())}
-    return pa.schema([(name, types[kind]) for name, kind in COLUMNS.items()])
+    return pa.schema([(name, types[kind]) for name, kind in columns.items()])
 
 
 def encode_segment(rows: Sequence[Mapping[str, Any]]) -> bytes:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    schema = _schema()
+    schema = arrow_schema(COLUMNS)
     table = pa.Table.from_pylist([{name: row.get(name) for name in COLUMNS} for row in rows], schema=schema)
     out = io.BytesIO()
     pq.write_table(table, out, compression="zstd")

@@ -15,6 +15,7 @@ from typing import IO, Any
 
 from crawler.store.base import Store
 from crawler.store.captures import CaptureRef, read_capture
+from crawler.store.catalog import arrow_schema
 
 FIELDS: dict[str, str] = {
     "url": "string", "identity_url": "string", "capture_id": "string", "fetched_at": "string", "site": "string",
@@ -60,8 +61,7 @@ def export_parquet(store: Store, selected: Iterable[Mapping[str, Any]], out: IO[
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    types = {"string": pa.string(), "int": pa.int64(), "list": pa.list_(pa.string())}
-    schema = pa.schema([(name, types[kind]) for name, kind in FIELDS.items()])
+    schema = arrow_schema(FIELDS)
     summary = DatasetSummary()
     batch: list[dict[str, Any]] = []
     with pq.ParquetWriter(out, schema, compression="zstd") as writer:
