@@ -24,8 +24,27 @@ from tests.servers import S3Server, Site, serve_s3, serve_site
 
 TESTS = Path(__file__).parent
 REPO = TESTS.parent
-SHARED = Path(os.environ.get("NEWSARCHIVE_SHARED") or REPO.parent / "shared")
-"""The team's shared data (../shared beside the checkout, as in CI; NEWSARCHIVE_SHARED elsewhere)."""
+
+
+def _shared_data() -> Path:
+    """The team's shared data: NEWSARCHIVE_SHARED, else ../shared beside the checkout (as in CI),
+    else ../shared beside the local repository this checkout was cloned from (a throwaway clone
+    in a temporary folder)."""
+    if os.environ.get("NEWSARCHIVE_SHARED"):
+        return Path(os.environ["NEWSARCHIVE_SHARED"])
+    beside = REPO.parent / "shared"
+    if beside.is_dir():
+        return beside
+    origin = subprocess.run(["git", "config", "--get", "remote.origin.url"], cwd=REPO, capture_output=True,
+                            text=True).stdout.strip()
+    if origin and Path(origin).is_dir():
+        cloned_from = Path(origin).resolve().parent / "shared"
+        if cloned_from.is_dir():
+            return cloned_from
+    return beside
+
+
+SHARED = _shared_data()
 SITE_ROOT = TESTS / "site"
 
 
