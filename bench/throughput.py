@@ -156,16 +156,11 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK
 
 
-def run_archive(urls_file: Path, store_args: list[str], env: dict[str, str], cwd: Path,
-                others: list[int], extra: tuple[str, ...] = ()) -> dict[str, Any]:
-    """One `newsarchive archive` run. Its CPU is the machine's busy time over the run minus the
-    CPU of the other servers (`others`: the web server, the S3 server): this counts the
-    command, its extraction workers and the forkserver, which exit too early to be read."""
-    busy, other = busy_seconds(), sum(cpu_seconds(pid) for pid in others)
-    peak = 0
-    command = ["newsarchive", "archive", "-i", str(urls_file), *store_args, *FAST, *extra]
-    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+def communicate_watching(process: subprocess.Popen[bytes]) -> tuple[bytes, bytes, float, int]:
+    """Wait for `process` (started just now): its stdout and stderr, the seconds it ran, and the
+    peak RSS (kB) of its process tree, sampled every 0.1 s."""
     start = time.perf_counter()
+    peak = 0
 
     def watch() -> None:
         nonlocal peak
@@ -175,9 +170,21 @@ def run_archive(urls_file: Path, store_args: list[str], env: dict[str, str], cwd
 
     watcher = threading.Thread(target=watch)
     watcher.start()
-    out, _err = process.communicate()
+    out, err = process.communicate()
     seconds = time.perf_counter() - start
     watcher.join()
+    return out, err, seconds, peak
+
+
+def run_archive(urls_file: Path, store_args: list[str], env: dict[str, str], cwd: Path,
+                others: list[int], extra: tuple[str, ...] = ()) -> dict[str, Any]:
+    """One `newsarchive archive` run. Its CPU is the machine's busy time over the run minus the
+    CPU of the other servers (`others`: the web server, the S3 server): this counts the
+    command, its extraction workers and the forkserver, which exit too early to be read."""
+    busy, other = busy_seconds(), sum(cpu_seconds(pid) for pid in others)
+    command = ["newsarchive", "archive", "-i", str(urls_file), *store_args, *FAST, *extra]
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, _err, seconds, peak = communicate_watching(process)
     cpu = (busy_seconds() - busy) - (sum(cpu_seconds(pid) for pid in others) - other)
     lines = out.decode().splitlines()
     return {"seconds": seconds, "cpu": cpu, "peak_rss_mb": peak / 1024,

@@ -98,6 +98,25 @@ LOG_FORMATTER = "crawler.components.logformatter.QuietLogFormatter"
 # item per page, so Scrapy's default of 100 made ~100 tasks per page for nothing.
 CONCURRENT_ITEMS = 16
 
+# --- Rendering in a browser (crawler/components/rendering.py) --------------------------------
+# Off unless a site says `render = "auto"` or "always" in the sites file, or `archive --render`.
+# The browser: Debian's Chromium (tests/install.sh installs it), driven by scrapy-playwright.
+RENDER_BROWSER = "/usr/bin/chromium"
+# A page may take this long to load (seconds); then the page is archived as fetched, flagged.
+RENDER_TIMEOUT = 20.0
+# After the load event, scripts get this long for the network to go quiet (fetch() after load).
+RENDER_SETTLE = 2.0
+# A browser that has not answered this many seconds past those two is hung: it is closed and
+# launched again (the page falls back to its fetched capture).
+RENDER_HANG_GRACE = 15.0
+# Browser pages open at once: in this process, and for one site.
+RENDER_MAX_PAGES = 4
+RENDER_MAX_PAGES_PER_SITE = 2
+# Set by the spiders when something may be rendered (never by hand); RENDER_PLAIN_HANDLER is the
+# download handler every other request keeps using.
+RENDER_ENABLED = False
+RENDER_PLAIN_HANDLER = "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler"
+
 # --- Scheduled crawls ------------------------------------------------------------------
 # The run: its job (lock and run folder), run id and site names. SitesSpider sets them
 # (`newsarchive crawl` through --job; `scrapy crawl sites` from -a job / the sites file).

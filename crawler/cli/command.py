@@ -79,6 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     archive.add_argument("urls", nargs="*", metavar="URL")
     archive.add_argument("-i", "--input", metavar="FILE", help="read URLs from FILE, one per line ('-': stdin)")
     archive.add_argument("--json", action="store_true", help="print one JSON object per URL")
+    rendering = archive.add_mutually_exclusive_group()
+    rendering.add_argument("--render", dest="render", action="store_const", const="always",
+                           help="render every page in a browser (Chromium) and extract the text from its DOM")
+    rendering.add_argument("--render-auto", dest="render", action="store_const", const="auto",
+                           help="render only pages whose HTML holds no article text and looks like an app shell")
     archive.add_argument("--redis", metavar="URL", help="queue the URLs for a fleet's crawl (`crawl --redis`) "
                          "instead of fetching them here")
     archive.add_argument("--job", help="with --redis: the fleet's job (default: crawl-sites, the default for "
@@ -111,6 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     mode = show.add_mutually_exclusive_group()
     mode.add_argument("--raw", action="store_true",
                       help="write the response body as received (content-decoded: what the extractor read)")
+    mode.add_argument("--dom", action="store_true",
+                      help="write the DOM the page's scripts built (a capture rendered in a browser), UTF-8")
     mode.add_argument("--json", action="store_true", help="print the capture record")
     mode.add_argument("--warc", action="store_true", help="write the capture's WARC file, as stored")
     mode.add_argument("--list", action="store_true", help="only list the captures")
@@ -244,12 +251,14 @@ def cmd_archive(args: argparse.Namespace) -> int:
     if settings.get("FLEET_REDIS_URL"):
         from crawler.spiders.sites import default_job
 
+        if args.render:
+            raise UsageError("--render with --redis: the fleet renders as its sites file says (render = ...)")
         job = args.job or default_job("sites.toml", [])  # the job `crawl --sites sites.toml` runs
         return push_to_fleet(urls, settings.get("FLEET_REDIS_URL"), job)
     settings.set("ARCHIVE_SKIP_UNCHANGED", False, priority="cmdline")  # asked for: always captured
     if len(urls) < 4 and settings.getpriority("EXTRACT_WORKERS") < 40:  # not set on the command line
         settings.set("EXTRACT_WORKERS", 0, priority="cmdline")  # a few pages: workers would cost more
-    return run_archive(urls, settings, _open_store(settings), as_json=args.json)
+    return run_archive(urls, settings, _open_store(settings), as_json=args.json, render=args.render)
 
 
 def push_to_fleet(urls: list[str], redis_url: str, job: str) -> int:
@@ -341,7 +350,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         sys.stdout.buffer.write(store.get(ref.key))
         sys.stdout.buffer.flush()
         return 0
-    if args.list or not (args.raw or args.json):
+    if args.list or not (args.raw or args.json or args.dom):
         listing = sys.stdout if args.list else sys.stderr
         listing.write(f"{len(refs)} capture(s) of {args.url}, newest first:\n")
         for other in refs:
@@ -355,8 +364,12 @@ def cmd_show(args: argparse.Namespace) -> int:
     capture = read_capture(store, ref)
     if args.json:
         sys.stdout.write(json.dumps(capture.record, ensure_ascii=False, indent=2) + "\n")
-    elif args.raw:
-        sys.stdout.buffer.write(capture.body)
+    elif args.raw or args.dom:
+        if args.dom and capture.dom is None:
+            raise CLIError(f"capture {ref.capture_id} of {args.url} was not rendered in a browser "
+                           f"({(capture.record.get('rendered') or {}).get('error') or 'rendering is off'}); "
+                           "use --raw for the page as fetched")
+        sys.stdout.buffer.write(capture.dom if args.dom and capture.dom is not None else capture.body)
         sys.stdout.buffer.flush()
     else:
         if capture.text is None:

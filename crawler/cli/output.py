@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from typing import TextIO
+from typing import Any, TextIO
 
 from crawler.model.items import Capture
 
@@ -48,6 +48,8 @@ class Result:
     text_chars: int | None = None
     location: str | None = None
     capture_id: str | None = None
+    rendered: dict[str, Any] | None = None
+    """The record's `rendered` (ok, reason, ms, error, ...) when the page went through a browser."""
 
     @property
     def ok(self) -> bool:
@@ -65,6 +67,7 @@ def result_from_capture(capture: Capture) -> Result:
         text_chars=capture.text_chars,
         location=capture.location,
         capture_id=capture.capture_id,
+        rendered=rendered if isinstance(rendered := capture.record.get("rendered"), dict) else None,
     )
 
 
@@ -74,6 +77,8 @@ def format_line(result: Result) -> str:
         return f"failed    {result.url}: {result.error}"
     moved = f" -> {result.final_url}" if result.final_url and result.final_url != result.url else ""
     head = f"{result.outcome:<9} {result.url}{moved} [{result.http_status}]"
+    if result.rendered and result.rendered.get("ok"):
+        head += f" rendered in {result.rendered.get('ms', 0) / 1000:.1f} s"
     if result.outcome == "spooled":
         return (f"{head} the store is unreachable; kept in the local spool {result.location}"
                 " (the next run, or `newsarchive spool flush`, writes it)")

@@ -62,7 +62,7 @@ def connect_reporter(crawler: Any, reporter: Reporter) -> None:
 
 def run_archive(
     urls: list[str], settings: Any, store: Store, *, as_json: bool = False,
-    out: TextIO | None = None, err: TextIO | None = None,
+    out: TextIO | None = None, err: TextIO | None = None, render: str | None = None,
 ) -> int:
     """Fetch and archive `urls` with NewsSpider; print a line per URL; return the exit code."""
     out, err = out or sys.stdout, err or sys.stderr
@@ -75,7 +75,7 @@ def run_archive(
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(NewsSpider)
     connect_reporter(crawler, reporter)
-    process.crawl(crawler, urls=urls)
+    process.crawl(crawler, urls=urls, render=render)
     process.start()
     reporter.finish()
     err.write(f"Done: {reporter.summary()}\n")

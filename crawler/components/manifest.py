@@ -90,9 +90,12 @@ class RunManifest:
     def item_scraped(self, item: Any, **_: Any) -> None:
         if isinstance(item, Capture):
             decision = item.change if item.change in ("unchanged", "spooled") else "captured"
+            rendered = item.record.get("rendered")
             self._add({"url": item.requested_url, "site": item.site, "role": "article", "decision": decision,
                        "change": item.change, "kind": item.kind, "access": item.access, "reason": item.problem,
-                       "capture": item.location})
+                       "capture": item.location,
+                       **({"render_ms": rendered.get("ms"), "render_error": rendered.get("error")}
+                          if isinstance(rendered, dict) else {})})
 
     def item_dropped(self, item: Any, exception: BaseException, **_: Any) -> None:
         page = _page(item)

@@ -63,12 +63,12 @@ class RobotsTxtMiddleware(_ScrapyRobotsTxtMiddleware):
         super().__init__(crawler)
         self._responses: dict[str, Response] = {}
 
-    async def process_request(self, request: Request, spider: Any = None) -> Response | None:  # type: ignore[override]
+    async def process_request(self, request: Request) -> Response | None:  # type: ignore[override]
         if request.meta.get("role") == "robots" and urlparse_cached(request).path == "/robots.txt":
             await self.robot_parser(request)  # fetched by now (once per host), or failed
             fetched = self._responses.get(urlparse_cached(request).netloc)
             return None if fetched is None else fetched.replace(request=request)
-        await super().process_request(request, spider)
+        await super().process_request(request)
         return None
 
     async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:

@@ -37,6 +37,52 @@ class HttpExchange:
         return f"HttpExchange({self.method} {self.url!r} -> {self.status}, {len(self.payload)} bytes)"
 
 
+RENDER_MODES = ("never", "auto", "always")
+"""When a page is rendered in a browser: never, only when its HTML holds no article text and
+looks like an app shell (auto), or every page (always)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RenderPolicy:
+    """How the pages of a site (or of one `archive --render` run) may be rendered."""
+
+    mode: str = "never"
+    """One of RENDER_MODES."""
+    hosts: tuple[str, ...] = ()
+    """Domains a rendered page may fetch from (subdomains included); every other request of the
+    page (ads, trackers, fonts, other sites' scripts) is blocked."""
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Rendering:
+    """What rendering a fetched page in a browser gave: the DOM it built from the fetched bytes,
+    or why there is none."""
+
+    reason: str
+    """Why the page was rendered (the mode, and for auto the app-shell signals)."""
+    ms: int
+    """Wall time of the render in milliseconds, from a browser page being free to the DOM taken."""
+    dom: bytes | None = None
+    """The rendered document (document.documentElement.outerHTML with its doctype), UTF-8; None on failure."""
+    url: str | None = None
+    """The page's URL when the snapshot was taken (a script may have changed it)."""
+    error: str | None = None
+    """Why rendering failed, in a few words; None when it worked."""
+    requests: int = 0
+    """Requests the page made beyond its own document (allowed through)."""
+    blocked: int = 0
+    """Requests the page tried to make to hosts it may not fetch from (aborted)."""
+    queued_ms: int = 0
+    """Milliseconds the render waited for a browser page (RENDER_MAX_PAGES, RENDER_MAX_PAGES_PER_SITE)."""
+    text_from: str = "dom"
+    """Where the capture's text comes from: "dom", or "fetched" when the DOM held less article
+    text than the fetched HTML (a script that hid or replaced the article) or rendering failed."""
+
+    def __repr__(self) -> str:
+        size = "failed: " + (self.error or "") if self.dom is None else f"{len(self.dom)} bytes"
+        return f"Rendering({self.ms} ms, {size})"
+
+
 @dataclass(frozen=True, slots=True, repr=False)
 class FetchedPage:
     requested_url: str
@@ -65,6 +111,10 @@ class FetchedPage:
     exchanges: tuple[HttpExchange, ...] = field(default=(), compare=False)
     """Each hop of the fetch as it crossed the wire, redirects first, the final response last
     (empty when the page did not come over HTTP, e.g. `newsarchive extract`)."""
+    render: RenderPolicy | None = field(default=None, compare=False)
+    """Whether and how the page may be rendered in a browser (None: never)."""
+    rendering: Rendering | None = field(default=None, compare=False)
+    """The page rendered in a browser, when it was: the DOM snapshot extraction then reads."""
 
     def __repr__(self) -> str:  # Scrapy logs items: never dump the body
         return f"FetchedPage(url={self.url!r}, status={self.status}, {len(self.body)} bytes)"

@@ -7,8 +7,10 @@ read to discover them. The summary counts articles per site:
     new, changed, unchanged, not_article, paywalled, blocked, failed, skipped, spooled
 
 then `throttled`: how often one of the site's hosts answered 429 or 503 with Retry-After (the
-request waited and was retried). A site is marked `failed` when none of its sources (feeds,
-sitemaps, start pages) could be read, so a scheduler can alert.
+request waited and was retried), and `rendered` / `render_failed`: captures rendered in a
+browser, and those whose rendering failed (archived as fetched, flagged). A site is marked
+`failed` when none of its sources (feeds, sitemaps, start pages) could be read, so a scheduler
+can alert.
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ from typing import Any
 from crawler.model.items import BLOCKING_WALLS
 
 COUNTS = ("new", "changed", "unchanged", "not_article", "paywalled", "blocked", "failed", "skipped", "spooled",
-          "throttled")
-"""The summary's columns: what became of the articles, and how often a host made us wait
-(throttled: 429 or 503 with Retry-After)."""
+          "throttled", "rendered", "render_failed")
+"""The summary's columns: what became of the articles, how often a host made us wait
+(throttled: 429 or 503 with Retry-After), and how many captures were rendered in a browser
+(rendered) or fell back to the page as fetched (render_failed)."""
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -94,6 +97,8 @@ class RunReport:
         column = category(entry)
         if column:
             tally.counts[column] += 1
+        if "render_ms" in entry:
+            tally.counts["render_failed" if entry.get("render_error") else "rendered"] += 1
 
     @property
     def pending(self) -> int:
@@ -122,13 +127,15 @@ def format_summary(summary: dict[str, Any]) -> str:
     """A table for people: one row per site (its status says when some sources failed), then
     the sources that failed, so nothing that went wrong is only in summary.json."""
     width = max([len("site"), *(len(n) for n in summary["sites"])])
-    head = f"{'site':<{width}}  " + "  ".join(f"{c:>11}" for c in COUNTS) + "  status"
+    widths = {c: max(11, len(c)) for c in COUNTS}
+    head = f"{'site':<{width}}  " + "  ".join(f"{c:>{widths[c]}}" for c in COUNTS) + "  status"
     rows = [head]
     for name, site in summary["sites"].items():
         status = site["status"]
         if status == "ok" and site.get("sources_failed"):
             status = f"ok, {len(site['sources_failed'])} source(s) failed"
-        rows.append(f"{name:<{width}}  " + "  ".join(f"{site.get(c, 0):>11}" for c in COUNTS) + f"  {status}")
+        rows.append(f"{name:<{width}}  " + "  ".join(f"{site.get(c, 0):>{widths[c]}}" for c in COUNTS)
+                    + f"  {status}")
     for name, site in summary["sites"].items():
         failed = site.get("sources_failed") or []
         if site["status"] == "failed":

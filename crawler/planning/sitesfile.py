@@ -10,6 +10,8 @@
     max_age_days = 3                           # optional: skip feed/sitemap entries older than this
     max_depth = 1                              # optional: section pages followed from start pages
     recheck_hours = 48                         # optional: re-fetch articles this young
+    render = "auto"                            # optional: "never" (default), "auto" or "always"
+    render_hosts = ["cdn.example.net"]         # optional: more domains a rendered page may fetch from
 
 Only `name` plus one of start_urls/feeds/sitemaps is required. Every mistake is reported
 before any request is sent, naming the file, the site and the field.
@@ -25,12 +27,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from crawler.model.items import RENDER_MODES, RenderPolicy
 from crawler.model.urls import BadURLError, check_url
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _DOMAIN = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d+)?$")
 FIELDS = ("name", "start_urls", "feeds", "sitemaps", "allowed_domains", "article_pattern", "max_age_days",
-          "max_depth", "recheck_hours")
+          "max_depth", "recheck_hours", "render", "render_hosts")
 
 
 class SiteConfigError(ValueError):
@@ -48,6 +51,17 @@ class SiteConfig:
     max_age_days: float | None = None
     max_depth: int = 1
     recheck_hours: float = 48.0
+    render: str = "never"
+    """One of RENDER_MODES: whether the site's articles are rendered in a browser."""
+    render_hosts: tuple[str, ...] = ()
+    """Domains a rendered page may fetch from besides allowed_domains."""
+
+    @property
+    def render_policy(self) -> RenderPolicy | None:
+        """How the site's articles may be rendered (None: never)."""
+        if self.render == "never":
+            return None
+        return RenderPolicy(self.render, tuple(dict.fromkeys((*self.allowed_domains, *self.render_hosts))))
 
     def allows(self, url: str) -> bool:
         """Is `url` on one of the site's domains (or a subdomain of one)?"""
@@ -56,6 +70,12 @@ class SiteConfig:
         with_port = f"{host}:{parts.port}" if parts.port else host
         return any(candidate == domain or candidate.endswith("." + domain)
                    for domain in self.allowed_domains for candidate in (host, with_port))
+
+
+def _domains(site: str, field: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(d, str) and _DOMAIN.match(d.lower()) for d in value):
+        raise SiteConfigError(f"site {site!r}: {field!r} must be a list of domain names like 'example.com'")
+    return tuple(dict.fromkeys(d.lower() for d in value))
 
 
 def _urls(site: str, field: str, value: Any) -> tuple[str, ...]:
@@ -93,8 +113,7 @@ def parse_site(entry: Mapping[str, Any], position: int) -> SiteConfig:
     if domains is None:
         hosts = [urlsplit(u) for u in (*start_urls, *feeds, *sitemaps)]
         domains = [f"{h.hostname}:{h.port}" if h.port else str(h.hostname) for h in hosts]
-    if not isinstance(domains, list) or not all(isinstance(d, str) and _DOMAIN.match(d.lower()) for d in domains):
-        raise SiteConfigError(f"site {name!r}: 'allowed_domains' must be a list of domain names like 'example.com'")
+    allowed = _domains(name, "allowed_domains", domains)
     pattern = entry.get("article_pattern")
     compiled = None
     if pattern is not None:
@@ -109,13 +128,18 @@ def parse_site(entry: Mapping[str, Any], position: int) -> SiteConfig:
     depth = entry.get("max_depth", 1)
     if isinstance(depth, bool) or not isinstance(depth, int) or not 0 <= depth <= 5:
         raise SiteConfigError(f"site {name!r}: 'max_depth' must be a whole number from 0 to 5, not {depth!r}")
+    render = entry.get("render", "never")
+    if render not in RENDER_MODES:
+        raise SiteConfigError(f"site {name!r}: 'render' must be one of {', '.join(map(repr, RENDER_MODES))},"
+                              f" not {render!r}")
     return SiteConfig(
         name=name, start_urls=start_urls, feeds=feeds, sitemaps=sitemaps,
-        allowed_domains=tuple(dict.fromkeys(d.lower() for d in domains)),
+        allowed_domains=allowed,
         article_pattern=compiled,
         max_age_days=None if max_age is None else _number(name, "max_age_days", max_age, minimum=0.01),
         max_depth=depth,
         recheck_hours=_number(name, "recheck_hours", entry.get("recheck_hours", 48), minimum=0),
+        render=render, render_hosts=_domains(name, "render_hosts", entry.get("render_hosts", [])),
     )
 
 

@@ -1,7 +1,7 @@
 """NewsSpider: fetch the given URLs and hand each response on as a FetchedPage.
 
-    scrapy crawl news -a url=https://example.com/news/some-article
-    newsarchive archive URL [URL ...]           (the same spider, with urls=[...])
+    scrapy crawl news -a url=https://example.com/news/some-article [-a render=always|auto]
+    newsarchive archive URL [URL ...] [--render]   (the same spider, with urls=[...])
 
 Robots.txt, retries, timeouts, size limits and the user agent all come from the
 project settings; a URL that cannot be fetched is reported through the
@@ -31,7 +31,7 @@ from twisted.python.failure import Failure
 
 from crawler.components.middlewares import EXCHANGES_META
 from crawler.model import signals
-from crawler.model.items import FetchedPage, HttpExchange
+from crawler.model.items import RENDER_MODES, FetchedPage, HttpExchange, RenderPolicy
 from crawler.model.urls import BadURLError, check_url
 
 logger = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ POINTER_META = "pointer"
 
 
 def page_from_response(response: Response, requested_url: str, *, site: str | None = None,
-                       discovery: dict[str, str] | None = None) -> FetchedPage:
+                       discovery: dict[str, str] | None = None, render: RenderPolicy | None = None) -> FetchedPage:
     """Everything we keep of a response, nothing parsed; with the article's pointer if the crawl
     read it while deciding to fetch (request meta POINTER_META)."""
     headers = tuple(
@@ -67,7 +67,15 @@ def page_from_response(response: Response, requested_url: str, *, site: str | No
         pointer=meta.get(POINTER_META),
         pointer_read=POINTER_META in meta,
         exchanges=chain_exchanges(meta.get(EXCHANGES_META, ()), [*redirects, response.url]),
+        render=render,
     )
+
+
+def enable_rendering(crawler: Any) -> None:
+    """Make rendering possible in this crawl (its settings are not frozen yet)."""
+    from crawler.components.rendering import render_settings
+
+    crawler.settings.setdict(render_settings(crawler.settings), priority="cmdline")
 
 
 def chain_exchanges(recorded: Iterable[HttpExchange], chain: list[str]) -> tuple[HttpExchange, ...]:
@@ -122,11 +130,23 @@ def report_fetch_failure(crawler: Any, url: str, reason: str, *, site: str | Non
 class NewsSpider(scrapy.Spider):
     name = "news"
 
-    def __init__(self, url: str | None = None, urls: Iterable[str] | str | None = None, **kwargs: Any) -> None:
+    def __init__(self, url: str | None = None, urls: Iterable[str] | str | None = None, render: str | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if isinstance(urls, str):
             urls = urls.split()
         self.urls: list[str] = list(dict.fromkeys([*(urls or []), *([url] if url else [])]))
+        mode = render or "never"
+        if mode not in RENDER_MODES:
+            raise ValueError(f"render must be one of {', '.join(RENDER_MODES)}, not {render!r}")
+        self.render = None if mode == "never" else RenderPolicy(mode)  # hosts: each page's own
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> NewsSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        if spider.render is not None:
+            enable_rendering(crawler)
+        return spider
 
     async def start(self) -> AsyncIterator[Any]:
         for url in self.urls:
@@ -144,7 +164,7 @@ class NewsSpider(scrapy.Spider):
             )
 
     def parse_page(self, response: Response, requested_url: str) -> Iterable[FetchedPage]:
-        yield page_from_response(response, requested_url)
+        yield page_from_response(response, requested_url, render=self.render)
 
     def on_error(self, failure: Failure) -> None:
         request = getattr(failure, "request", None)

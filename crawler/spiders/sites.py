@@ -36,7 +36,13 @@ from crawler.planning.decisions import decide
 from crawler.planning.discovery import Candidate, feed_links, page_links, parse_feed, parse_sitemap, sitemaps_in_robots
 from crawler.planning.report import new_run_id
 from crawler.planning.sitesfile import SiteConfig, load_sites
-from crawler.spiders.news import POINTER_META, describe_failure, page_from_response, report_fetch_failure
+from crawler.spiders.news import (
+    POINTER_META,
+    describe_failure,
+    enable_rendering,
+    page_from_response,
+    report_fetch_failure,
+)
 from crawler.store.base import Store, StoreError
 from crawler.store.captures import read_pointer
 from crawler.store.catalog import POINTER_COLUMNS, articles, read_rows
@@ -91,6 +97,8 @@ class SitesSpider(scrapy.Spider):
         spider.job = job
         settings.setdict({"CRAWL_JOB": job, "CRAWL_RUN_ID": run_id, "CRAWL_SITES": list(spider.sites)},
                          priority="cmdline")
+        if any(site.render_policy is not None for site in spider.sites.values()):
+            enable_rendering(crawler)  # after joining a fleet: its throttled handler stays the plain one
         return spider
 
     @property
@@ -291,8 +299,10 @@ class SitesSpider(scrapy.Spider):
                                                 decision="unchanged", reason="not modified (HTTP 304)",
                                                 role="article")
             return
+        site = self.sites.get(meta["site"]) if meta["site"] else None
         yield page_from_response(response, meta["requested_url"], site=meta["site"],
-                                 discovery={**meta["discovery"], "decision": meta["decision"]})
+                                 discovery={**meta["discovery"], "decision": meta["decision"]},
+                                 render=site.render_policy if site is not None else None)
 
     def article_failed(self, failure: Failure) -> None:
         request = getattr(failure, "request", None)

@@ -47,6 +47,8 @@ class StoredCapture:
     """The clean text, None when the capture has none."""
     body: bytes
     """The response body as the extractor read it (content-decoded)."""
+    dom: bytes | None = None
+    """The DOM a browser built from it (UTF-8 HTML), for a capture rendered in a browser."""
 
 
 def list_captures(store: Store, url: str) -> list[CaptureRef]:
@@ -83,7 +85,7 @@ def read_capture(store: Store, ref: CaptureRef) -> StoredCapture:
         capture = read_warc(store.get(ref.key), store.location(ref.key))
     except WarcError as exc:
         raise StoreError(str(exc)) from exc
-    return StoredCapture(capture.record, capture.text, capture.body)
+    return StoredCapture(capture.record, capture.text, capture.body, capture.dom)
 
 
 def read_record(store: Store, ref: CaptureRef) -> dict[str, Any]:

@@ -97,6 +97,7 @@ def build_record(item: ExtractedPage, key: str | None, text: bytes | None, *, id
         },
         "site": page.site,
         "discovery": dict(page.discovery) if page.discovery else None,
+        "rendered": rendering_record(page),
         **article_fields(extraction),
         "extractor": {
             "name": "newsarchive",
@@ -107,8 +108,23 @@ def build_record(item: ExtractedPage, key: str | None, text: bytes | None, *, id
     }
 
 
+def rendering_record(page: FetchedPage) -> dict[str, object] | None:
+    """How the page was rendered in a browser (None: it was not): why, how long it took, what the
+    page fetched and was refused, and the error when it failed (the text is then the fetched HTML's)."""
+    rendering = page.rendering
+    if rendering is None:
+        return None
+    return {
+        "ok": rendering.dom is not None, "reason": rendering.reason, "ms": rendering.ms,
+        "error": rendering.error, "url": rendering.url,
+        "dom": None if rendering.dom is None else {"size": len(rendering.dom), "sha256": sha256(rendering.dom)},
+        "requests": rendering.requests, "blocked": rendering.blocked, "queued_ms": rendering.queued_ms,
+        "text_from": rendering.text_from,
+    }
+
+
 FETCH_FIELDS = ("capture_id", "identity_url", "requested_url", "redirect_urls", "status", "fetched_at", "headers",
-                "previous_capture", "site", "discovery")
+                "previous_capture", "site", "discovery", "rendered")
 """The record fields a fetch and the store decide; every other field comes from the page's bytes."""
 
 

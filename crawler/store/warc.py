@@ -11,6 +11,8 @@ record). In order:
               de-chunked: a `Transfer-Encoding` header is kept as `X-Archive-Orig-Transfer-Encoding`
               (pywb's own convention) so replay does not de-chunk it again;
   metadata    the capture record (JSON), WARC-Target-URI `urn:pageinfo:<url>`;
+  conversion  the rendered DOM (text/html; charset=utf-8), `urn:dom:<url>`, for a page rendered
+              in a browser: what its scripts built from the response above;
   conversion  the clean text (text/plain; charset=utf-8), `urn:text:<url>`; absent without text.
 The metadata and conversion records refer to the final response (WARC-Refers-To) and carry URN
 targets, as Browsertrix's do, so replay tools never serve them in place of the page.
@@ -44,6 +46,8 @@ from crawler.model.items import FetchedPage, HttpExchange
 WARC_CONTENT_TYPE = "application/warc"
 RECORD_CONTENT_TYPE = "application/json"
 TEXT_CONTENT_TYPE = "text/plain; charset=utf-8"
+DOM_CONTENT_TYPE = "text/html; charset=utf-8"
+TEXT_URN, DOM_URN = "urn:text:", "urn:dom:"
 REBUILT_HEADER = "WARC-Newsarchive-Rebuilt"
 COMPRESSLEVEL = 2
 _NOT_AS_STORED = ("content-encoding", "transfer-encoding", "content-length")
@@ -121,9 +125,14 @@ def render_warc(page: FetchedPage, record: Mapping[str, Any], text: bytes | None
     writer.write_record(writer.create_warc_record(
         f"urn:pageinfo:{page.url}", "metadata", payload=io.BytesIO(body), length=len(body),
         warc_content_type=RECORD_CONTENT_TYPE, warc_headers_dict=dict(derived)))
+    dom = page.rendering.dom if page.rendering is not None else None
+    if dom is not None:
+        writer.write_record(writer.create_warc_record(
+            f"{DOM_URN}{page.url}", "conversion", payload=io.BytesIO(dom), length=len(dom),
+            warc_content_type=DOM_CONTENT_TYPE, warc_headers_dict=dict(derived)))
     if text is not None:
         writer.write_record(writer.create_warc_record(
-            f"urn:text:{page.url}", "conversion", payload=io.BytesIO(text), length=len(text),
+            f"{TEXT_URN}{page.url}", "conversion", payload=io.BytesIO(text), length=len(text),
             warc_content_type=TEXT_CONTENT_TYPE, warc_headers_dict=dict(derived)))
     return out.getvalue()
 
@@ -165,12 +174,15 @@ class WarcCapture:
     """The final response's body, content-decoded: the bytes the extractor read."""
     url: str
     """The final response's URL."""
+    dom: bytes | None = None
+    """The rendered DOM (UTF-8), for a page rendered in a browser."""
 
 
 def read_warc(data: bytes, where: str = "capture") -> WarcCapture:
     """Read a capture's WARC; WarcError (naming `where`) if it is not one."""
     record: dict[str, Any] | None = None
     text: str | None = None
+    dom: bytes | None = None
     responses: dict[str, tuple[str, bytes]] = {}
     refers_to = ""
     try:
@@ -184,10 +196,15 @@ def read_warc(data: bytes, where: str = "capture") -> WarcCapture:
                 refers_to = str(entry.rec_headers.get_header("WARC-Refers-To") or "")
                 record = json.loads(entry.content_stream().read())
             elif kind == "conversion":
-                text = entry.content_stream().read().decode("utf-8")
+                target = str(entry.rec_headers.get_header("WARC-Target-URI") or "")
+                content = entry.content_stream().read()
+                if target.startswith(DOM_URN):
+                    dom = content
+                else:
+                    text = content.decode("utf-8")
     except (ArchiveLoadFailed, OSError, EOFError, ValueError) as exc:
         raise WarcError(f"{where}: not a readable WARC ({exc})") from exc
     if not isinstance(record, dict) or refers_to not in responses:
         raise WarcError(f"{where}: WARC without its capture record or final response")
     url, body = responses[refers_to]
-    return WarcCapture(record, text, body, url)
+    return WarcCapture(record, text, body, url, dom)

@@ -113,8 +113,12 @@ def create_app(store: Store, *, ttl: float | None = None) -> Flask:
             abort(404)
         ref, capture = found
         scripts = request.args.get("scripts") == "1"
+        # a page rendered in a browser shows as the reader saw it (its DOM), unless asked for as fetched
+        rendered = capture.dom is not None and request.args.get("view") != "fetched"
         return render_template("page.html", url=url, ref=ref, record=capture.record, scripts=scripts,
-                               frame=url_for("raw", url=url, capture=ref.capture_id, scripts="1" if scripts else "0"))
+                               has_dom=capture.dom is not None, rendered=rendered,
+                               frame=url_for("raw", url=url, capture=ref.capture_id, scripts="1" if scripts else "0",
+                                             view="rendered" if rendered else None))
 
     @app.get("/raw")
     def raw() -> Response:
@@ -124,10 +128,15 @@ def create_app(store: Store, *, ttl: float | None = None) -> Flask:
             abort(404)
         _, capture = found
         record = capture.record
-        media = record.get("content_type") or "application/octet-stream"
-        charset = record.get("encoding")
-        kind = f"{media}; charset={charset}" if charset and media.startswith("text/") else media
-        response = Response(capture.body, content_type=kind)
+        if request.args.get("view") == "rendered":
+            if capture.dom is None:
+                abort(404)
+            response = Response(capture.dom, content_type="text/html; charset=utf-8")
+        else:
+            media = record.get("content_type") or "application/octet-stream"
+            charset = record.get("encoding")
+            kind = f"{media}; charset={charset}" if charset and media.startswith("text/") else media
+            response = Response(capture.body, content_type=kind)
         response.headers["Content-Security-Policy"] = raw_csp(request.args.get("scripts") == "1")
         response.headers["Cache-Control"] = "no-store"
         return response
