@@ -21,12 +21,13 @@ the RenderingHandler, which opens it in a browser page:
   each site gets its own browser context (no cookies or storage shared between sites) with
   service workers blocked;
 - a crashed browser is launched again for the next page (scrapy-playwright); a hung one (no
-  answer RENDER_TIMEOUT + RENDER_SETTLE + RENDER_HANG_GRACE seconds after the page was opened) is closed and
-  launched again. Either way the page being rendered falls back to its fetched capture,
-  flagged, and the run goes on.
+  answer RENDER_TIMEOUT + RENDER_SETTLE + RENDER_HANG_GRACE seconds after the page was opened)
+  is closed and launched again. Either way the page being rendered falls back to its fetched
+  capture, flagged, and the run goes on.
 
 Nothing starts until the first page is rendered: with `render = "auto"` on sites that render on
-the server, no browser (and no Playwright driver) is ever launched.
+the server, Playwright is never imported and no browser (nor its driver) is launched. The
+browser itself is crawler.components.browser.BrowserHandler.
 
 Requests that are not renders go to the plain handler this one wraps (RENDER_PLAIN_HANDLER:
 Scrapy's HTTP/1.1 handler, or the fleet's throttled one), unchanged.
@@ -46,7 +47,6 @@ from urllib.parse import urlsplit
 from scrapy import Request
 from scrapy.http import Response, TextResponse
 from scrapy.utils.misc import build_from_crawler, load_object
-from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 from scrapy_playwright.page import PageMethod
 
 from crawler.model.items import FetchedPage, Rendering
@@ -168,20 +168,24 @@ async def settle(page: Any, seconds: float) -> None:
         logger.debug("%s still busy after %.1f s: %s", page.url, seconds, exc)
 
 
-class RenderingHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[misc]
-    """scrapy-playwright's download handler for render requests, the plain handler for the rest;
-    one instance per crawl serves both http and https (one browser, one set of limits)."""
+class RenderingHandler:
+    """The download handler for http and https in a crawl that may render: plain requests go to
+    the plain handler; render requests wait for a browser page within the limits, then go to the
+    BrowserHandler (crawler.components.browser: scrapy-playwright, imported and built at the
+    first render, so a crawl that renders nothing never loads Playwright), watched for a hang.
+    One instance per crawl serves both schemes (one browser, one set of limits)."""
+
+    lazy = False
 
     def __init__(self, crawler: Any) -> None:
-        super().__init__(crawler)
         settings = crawler.settings
+        self.crawler = crawler
         self.plain = build_from_crawler(load_object(settings.get("RENDER_PLAIN_HANDLER")), crawler)
+        self.browser: Any = None
         self.pages = asyncio.Semaphore(settings.getint("RENDER_MAX_PAGES"))
         per_site = settings.getint("RENDER_MAX_PAGES_PER_SITE")
         self.site_pages: defaultdict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(per_site))
         self.hang_after = sum(map(settings.getfloat, ("RENDER_TIMEOUT", "RENDER_SETTLE", "RENDER_HANG_GRACE")))
-        self.start_lock = asyncio.Lock()
-        self.started = False
         self.closed = False
 
     @classmethod
@@ -192,53 +196,33 @@ class RenderingHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[misc]
             crawler._newsarchive_rendering_handler = existing
         return existing
 
-    async def _maybe_launch_in_thread(self) -> None:
-        """Not at engine start: at the first render (see the module docstring)."""
-
-    def _engine_started(self) -> Any:
-        return None
-
     async def download_request(self, request: Request) -> Response:
         if not request.meta.get("playwright"):
             response: Response = await self.plain.download_request(request)
             return response
-        async with self.start_lock:
-            if not self.started:
-                await self._launch()
-                self.started = True
-        context = request.meta.get("playwright_context", "default")
-        async with self.pages, self.site_pages[context]:
+        if self.browser is None:
+            from crawler.components.browser import BrowserHandler
+
+            self.browser = BrowserHandler(self.crawler)
+        async with self.pages, self.site_pages[request.meta.get("playwright_context", "default")]:
             job = request.meta.get(RENDER_META)
             if isinstance(job, RenderJob):
                 job.opened = time.monotonic()
             try:
-                response = await asyncio.wait_for(super().download_request(request), self.hang_after)
+                rendered: Response = await asyncio.wait_for(self.browser.download_request(request), self.hang_after)
             except TimeoutError:
-                await self._restart_browser()
+                await self.browser.restart()
                 raise RenderHung(f"the browser did not answer within {self.hang_after:.0f} s: restarted it") \
                     from None
-        return response
-
-    async def _restart_browser(self) -> None:
-        browser = getattr(self, "browser", None)
-        if browser is None:
-            return
-        logger.warning("Rendering: the browser stopped answering; closing it (the next page launches a new one)")
-        self.stats.inc_value("render/browser_restarts")
-        try:
-            await asyncio.wait_for(browser.close(), 10)
-        except Exception as exc:
-            logger.warning("Rendering: closing the hung browser failed (%s): dropping it", exc)
-        self.context_wrappers.clear()
-        if getattr(self, "browser", None) is browser:
-            del self.browser
+        return rendered
 
     async def close(self) -> None:
         if self.closed:  # one instance is registered for http and https: closed twice
             return
         self.closed = True
         await self.plain.close()
-        await super().close()
+        if self.browser is not None:
+            await self.browser.close()
 
 
 class RenderHung(Exception):
