@@ -1,6 +1,6 @@
 """What rendering costs: pages/s and CPU per page with and without a browser, on the same pages.
 
-    python bench/render.py [--pages 120] [--rounds 3] [--per-site 2]
+    python bench/render.py [--pages 120] [--rounds 3] [--per-site 2] [--sets ssr,shells] [--modes plain,auto,always]
 
 Two sets of --pages pages each, served on 127.0.0.1 by a Python web server in its own process:
   ssr     server-rendered articles: ../shared/data/extraction-dev/ replicated under distinct paths
@@ -101,14 +101,20 @@ def main() -> int:
     parser.add_argument("--pages", type=int, default=120, help="pages in each set (default 120)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--per-site", type=int, default=2, help="RENDER_MAX_PAGES_PER_SITE (default 2)")
+    parser.add_argument("--sets", default="ssr,shells", help="which sets of pages (default ssr,shells)")
+    parser.add_argument("--modes", default="plain,auto,always", help="which modes (default plain,auto,always)")
     args = parser.parse_args()
+    modes = {name: MODES[name] for name in args.modes.split(",")}
+    if "plain" not in modes:
+        parser.error("--modes must include plain (the ratios are to it)")
     if not shutil.which("newsarchive"):
         raise SystemExit("newsarchive is not on PATH: run from the project's venv (. .venv/bin/activate)")
     work = Path(tempfile.mkdtemp(prefix="newsarchive-bench-render-"))
     root = work / "www"
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    sets = {"ssr": build_corpus(root, args.pages), "shells": build_shells(root, args.pages, port)}
+    builders = {"ssr": lambda: build_corpus(root, args.pages), "shells": lambda: build_shells(root, args.pages, port)}
+    sets = {name: builders[name]() for name in args.sets.split(",")}
     files = {}
     for name, paths in sets.items():
         files[name] = work / f"{name}.txt"
@@ -120,7 +126,7 @@ def main() -> int:
               f"{args.rounds} rounds, RENDER_MAX_PAGES_PER_SITE={args.per_site}", flush=True)
         for i in range(args.rounds):
             for name in sets:
-                for mode, extra in MODES.items():
+                for mode, extra in modes.items():
                     r = run(files[name], work, web.pid, extra, args.per_site)
                     figures.setdefault((name, mode), []).append(r)
                     print(f"  round {i + 1} {name:<6} {mode:<6} {r['pages_s']:6.1f} pages/s  "
@@ -130,7 +136,7 @@ def main() -> int:
         print("medians:")
         for name in sets:
             plain = figures[(name, "plain")]
-            for mode in MODES:
+            for mode in modes:
                 runs = figures[(name, mode)]
 
                 def med(key: str, runs: list[dict[str, float]] = runs) -> float:
